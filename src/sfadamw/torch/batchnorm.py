@@ -38,16 +38,23 @@ def recompute_batchnorm_stats(
     runs one batch (default ``model(batch)``). The statistics become the exact
     average over the batches; the modules' momentum and train/eval flags are
     restored. Returns the number of batches used (0 if the model has no BatchNorm).
+
+    The AlgoPerf harness's ``model_fn(update_batch_norm=True)`` restores each
+    layer's ``momentum`` from a ``momentum_backup`` attribute when it has one;
+    that backup is set to ``None`` too for the duration, and restored.
     """
     layers = batchnorm_layers(model)
     if not layers:
         return 0
     forward = forward or (lambda m, b: m(b))
     momenta = [m.momentum for m in layers]
+    backups = {m: m.momentum_backup for m in layers if hasattr(m, "momentum_backup")}
     training = {m: m.training for m in model.modules()}
     for m in layers:
         m.reset_running_stats()
         m.momentum = None
+        if m in backups:
+            m.momentum_backup = None
     model.train()
     count = 0
     try:
@@ -57,6 +64,8 @@ def recompute_batchnorm_stats(
     finally:
         for m, momentum in zip(layers, momenta, strict=True):
             m.momentum = momentum
+        for m, backup in backups.items():
+            m.momentum_backup = backup
         for m, flag in training.items():
             m.train(flag)
     return count
