@@ -20,5 +20,5 @@ def stalled(eval_results, metric_name: str) -> bool:
     sign = -1.0 if metric_is_minimized(metric_name) else 1.0
     values = [sign * metrics[f"validation/{metric_name}"] for _, metrics in eval_results]
     last = values[-MIN_EVALS:]
-    steps = [b - a for a, b in zip(last, last[1:])]
+    steps = [b - a for a, b in zip(last[:-1], last[1:], strict=True)]
     return values[-1] - values[0] < MIN_IMPROVEMENT and all(s < MIN_IMPROVEMENT for s in steps)

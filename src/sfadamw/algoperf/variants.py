@@ -126,7 +126,9 @@ def get_variant(name: str, ruleset: str) -> Variant:
         return VARIANTS[(name, ruleset)]
     except KeyError:
         known = ", ".join(f"{n} ({r})" for n, r in VARIANTS)
-        raise ValueError(f"unknown submission variant {name!r} ({ruleset}); known: {known}")
+        raise ValueError(
+            f"unknown submission variant {name!r} ({ruleset}); known: {known}"
+        ) from None
 
 
 def resolve_hyperparameters(variant: Variant, hyperparameters) -> dict:
