@@ -26,9 +26,9 @@ import sfadamw.jax as sfj
 U32 = 2.0**-24
 
 
-def float32_tolerance(steps: int) -> float:
+def float32_tolerance(steps: int, factor: float = 3.0) -> float:
     """Relative (to the tensor's max) tolerance after ``steps`` float32 steps."""
-    return 3.0 * math.sqrt(steps) * U32
+    return factor * math.sqrt(steps) * U32
 
 
 def relative_error(actual, expected) -> float:
@@ -44,9 +44,11 @@ def relative_error(actual, expected) -> float:
     return max(jax.tree_util.tree_leaves(errors))
 
 
-def assert_tree_close(actual, expected, steps: int, what: str) -> None:
+def assert_tree_close(
+    actual, expected, steps: int, what: str, factor: float = 3.0
+) -> None:
     error = relative_error(actual, expected)
-    bound = float32_tolerance(steps)
+    bound = float32_tolerance(steps, factor)
     assert error <= bound, f"{what}: relative error {error:.3g} > {bound:.3g} ({steps} steps)"
 
 
