@@ -7,7 +7,7 @@ where the shape changes), global average pooling and a linear head to 10
 logits. Inputs are NHWC ``(N, 16, 16, 1)`` (the JAX layout; the model
 transposes), the same arrays the JAX workload gets. ~76k parameters.
 
-Targets and budget: see :mod:`sfadamw.workloads.digits_resnet.targets`.
+Targets and budget: see :mod:`sfadamw.workloads.digits_resnet.settings`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ import torch
 from torch import nn
 
 from sfadamw import spec
-from sfadamw.workloads.digits_resnet import data, targets
+from sfadamw.workloads.digits_resnet import data, settings
 from sfadamw.workloads.torch_base import TorchWorkload, masked_sum, softmax_cross_entropy
-
-WIDTHS = (16, 32, 64)
 
 
 class BasicBlock(nn.Module):
@@ -43,7 +41,7 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    def __init__(self, widths=WIDTHS, num_classes: int = data.NUM_CLASSES) -> None:
+    def __init__(self, widths=settings.WIDTHS, num_classes: int = data.NUM_CLASSES) -> None:
         super().__init__()
         self.stem = nn.Sequential(
             nn.Conv2d(1, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()
@@ -92,11 +90,11 @@ class DigitsImageWorkload(TorchWorkload):
 class DigitsResNetWorkload(DigitsImageWorkload):
     name = "digits_resnet"
     algoperf_analog = "imagenet_resnet"
-    validation_target_value = targets.VALIDATION_TARGET
-    test_target_value = targets.TEST_TARGET
-    max_allowed_runtime_sec = targets.BUDGET_SEC
-    eval_period_time_sec = targets.EVAL_PERIOD_SEC
-    step_hint = targets.STEP_HINT
+    validation_target_value = settings.VALIDATION_TARGET
+    test_target_value = settings.TEST_TARGET
+    max_allowed_runtime_sec = settings.BUDGET_SEC
+    eval_period_time_sec = settings.EVAL_PERIOD_SEC
+    step_hint = settings.STEP_HINT
 
     def _build_model(self) -> nn.Module:
         return ResNet()
