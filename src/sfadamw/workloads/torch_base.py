@@ -12,7 +12,7 @@ way the AlgoPerf harness's PyTorch workloads do:
   ``update_batch_norm=False`` BatchNorm layers keep normalising with batch
   statistics in train mode but their running statistics stay unchanged (their
   momentum is set to 0 for the call, as the harness does); ``dropout_rate``,
-  when given, sets every ``nn.Dropout``'s probability. Gradients are enabled
+  when given, sets every dropout module's probability. Gradients are enabled
   only in TRAIN mode.
 * batches are the numpy batches of :mod:`sfadamw.workloads.arrays` as tensors.
 """
@@ -34,6 +34,7 @@ from sfadamw.workloads.base import Workload
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 _LAYER_NORMS = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm2d)
+_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 _PARAM_TYPES: dict[tuple[type, ...], tuple[Any, Any]] = {
     (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d): (
         spec.ParameterType.CONV_WEIGHT,
@@ -201,7 +202,7 @@ def _repeat(make, forever: bool):
 
 def _set_dropout(model: nn.Module, rate: float) -> None:
     for sub in model.modules():
-        if isinstance(sub, nn.Dropout):
+        if isinstance(sub, _DROPOUTS):
             sub.p = rate
 
 
