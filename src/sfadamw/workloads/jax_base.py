@@ -58,11 +58,17 @@ def parameter_types(params) -> Any:
         names = [getattr(p, "key", str(p)) for p in path]
         module, leaf = (names[-2] if len(names) > 1 else ""), names[-1]
         if module.startswith("BatchNorm") or module.startswith("bn"):
-            return (spec.ParameterType.BATCH_NORM_SCALE if leaf == "scale"
-                    else spec.ParameterType.BATCH_NORM_BIAS)
+            return (
+                spec.ParameterType.BATCH_NORM_SCALE
+                if leaf == "scale"
+                else spec.ParameterType.BATCH_NORM_BIAS
+            )
         if module.startswith("LayerNorm"):
-            return (spec.ParameterType.LAYER_NORM_SCALE if leaf == "scale"
-                    else spec.ParameterType.LAYER_NORM_BIAS)
+            return (
+                spec.ParameterType.LAYER_NORM_SCALE
+                if leaf == "scale"
+                else spec.ParameterType.LAYER_NORM_BIAS
+            )
         if leaf == "embedding":
             return spec.ParameterType.EMBEDDING
         if leaf == "bias":
@@ -125,8 +131,9 @@ class JaxWorkload(Workload):
     # --- model -----------------------------------------------------------------
     def init_model_fn(self, rng, dropout_rate: float | None = None, aux_dropout_rate=None):
         del dropout_rate, aux_dropout_rate
-        variables = self._model.init({"params": rng}, jnp.asarray(self._dummy_inputs()),
-                                     train=False)
+        variables = self._model.init(
+            {"params": rng}, jnp.asarray(self._dummy_inputs()), train=False
+        )
         params = variables["params"]
         model_state = variables.get("batch_stats", {})
         self._param_shapes = jax.tree.map(lambda p: ShapeTuple(p.shape), params)
@@ -156,17 +163,23 @@ class JaxWorkload(Workload):
         inputs = augmented_and_preprocessed_input_batch["inputs"]
         if update_batch_norm and model_state:
             logits, new_state = self._model.apply(
-                variables, inputs, train=train, update_batch_norm=True,
-                mutable=["batch_stats"], rngs=rngs,
+                variables,
+                inputs,
+                train=train,
+                update_batch_norm=True,
+                mutable=["batch_stats"],
+                rngs=rngs,
             )
             return logits, new_state["batch_stats"]
-        logits = self._model.apply(variables, inputs, train=train, update_batch_norm=False,
-                                   rngs=rngs)
+        logits = self._model.apply(
+            variables, inputs, train=train, update_batch_norm=False, rngs=rngs
+        )
         return logits, model_state
 
     def _eval_forward(self, params, model_state, inputs):
-        logits, _ = self.model_fn(params, {"inputs": inputs}, model_state,
-                                  spec.ForwardPassMode.EVAL, None, False)
+        logits, _ = self.model_fn(
+            params, {"inputs": inputs}, model_state, spec.ForwardPassMode.EVAL, None, False
+        )
         return logits
 
     # --- data ------------------------------------------------------------------
@@ -196,8 +209,15 @@ class JaxWorkload(Workload):
             yield batch
 
     def _eval_model_on_split(
-        self, split: str, num_examples: int, global_batch_size: int, params, model_state, rng,
-        data_dir: str | None, global_step: int = 0,
+        self,
+        split: str,
+        num_examples: int,
+        global_batch_size: int,
+        params,
+        model_state,
+        rng,
+        data_dir: str | None,
+        global_step: int = 0,
     ) -> dict[str, float]:
         del rng, data_dir, global_step
         data = {k: v[:num_examples] for k, v in self._split_arrays(split).items()}

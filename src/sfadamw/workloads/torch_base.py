@@ -166,16 +166,24 @@ class TorchWorkload(Workload):
                 data, global_batch_size, arrays.seed_from_rng(data_rng), self._augment
             )
         else:
-            batches = _repeat(lambda: arrays.eval_batches(data, global_batch_size),
-                              bool(repeat_final_dataset))
+            batches = _repeat(
+                lambda: arrays.eval_batches(data, global_batch_size), bool(repeat_final_dataset)
+            )
         for i, batch in enumerate(batches):
             if num_batches is not None and i >= num_batches:
                 return
             yield {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in batch.items()}
 
     def _eval_model_on_split(
-        self, split: str, num_examples: int, global_batch_size: int, params, model_state, rng,
-        data_dir: str | None, global_step: int = 0,
+        self,
+        split: str,
+        num_examples: int,
+        global_batch_size: int,
+        params,
+        model_state,
+        rng,
+        data_dir: str | None,
+        global_step: int = 0,
     ) -> dict[str, float]:
         del rng, data_dir, global_step
         data = {k: v[:num_examples] for k, v in self._split_arrays(split).items()}

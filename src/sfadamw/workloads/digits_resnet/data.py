@@ -98,8 +98,10 @@ def split_arrays(split: str) -> dict[str, np.ndarray]:
     images, labels = _raw()[name]
     if split == "eval_train":
         images, labels = images[:NUM_EVAL_TRAIN], labels[:NUM_EVAL_TRAIN]
-    out = {"inputs": standardise(affine_resample(images, *_identity(len(images)))),
-           "targets": labels}
+    out = {
+        "inputs": standardise(affine_resample(images, *_identity(len(images)))),
+        "targets": labels,
+    }
     if split == "train":
         out["source"] = images
     return out
@@ -119,8 +121,10 @@ def augment(batch: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str,
     cos, sin = np.cos(angle) / scale, np.sin(angle) / scale
     matrices = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1)
     offsets = rng.uniform(-_MAX_SHIFT, _MAX_SHIFT, (n, 2)) * (source.shape[1] / IMAGE_SIZE)
-    return {"inputs": standardise(affine_resample(source, matrices, offsets)),
-            "targets": batch["targets"]}
+    return {
+        "inputs": standardise(affine_resample(source, matrices, offsets)),
+        "targets": batch["targets"],
+    }
 
 
 def metric_sums(logits: np.ndarray, batch: dict[str, np.ndarray]) -> dict[str, float]:

@@ -29,8 +29,9 @@ class BasicBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x, update_batch_norm: bool):
-        norm = functools.partial(nn.BatchNorm, use_running_average=not update_batch_norm,
-                                 momentum=0.9, epsilon=1e-5)
+        norm = functools.partial(
+            nn.BatchNorm, use_running_average=not update_batch_norm, momentum=0.9, epsilon=1e-5
+        )
         conv = functools.partial(nn.Conv, use_bias=False, kernel_init=_conv_init)
         y = conv(self.features, (3, 3), self.strides, padding=1)(x)
         y = nn.relu(norm()(y))
@@ -48,8 +49,9 @@ class ResNet(nn.Module):
     def __call__(self, x, train: bool = False, update_batch_norm: bool = False):
         del train  # no dropout; BatchNorm follows update_batch_norm (harness semantics)
         x = nn.Conv(self.widths[0], (3, 3), padding=1, use_bias=False, kernel_init=_conv_init)(x)
-        x = nn.relu(nn.BatchNorm(use_running_average=not update_batch_norm, momentum=0.9,
-                                 epsilon=1e-5)(x))
+        x = nn.relu(
+            nn.BatchNorm(use_running_average=not update_batch_norm, momentum=0.9, epsilon=1e-5)(x)
+        )
         for i, width in enumerate(self.widths):
             x = BasicBlock(width, 1 if i == 0 else 2)(x, update_batch_norm)
         return nn.Dense(self.num_classes, name="head")(jnp.mean(x, axis=(1, 2)))

@@ -45,8 +45,9 @@ class Block(nn.Module):
         self.attn = SelfAttention(width, heads)
         self.drop1 = nn.Dropout(0.0)
         self.norm2 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(nn.Linear(width, mlp_width), nn.GELU(),
-                                 nn.Linear(mlp_width, width))
+        self.mlp = nn.Sequential(
+            nn.Linear(width, mlp_width), nn.GELU(), nn.Linear(mlp_width, width)
+        )
         self.drop2 = nn.Dropout(0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

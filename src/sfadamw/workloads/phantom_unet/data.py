@@ -6,8 +6,7 @@ which ships with scikit-image), randomly flipped and scaled in intensity; the
 other half from a random "head" ellipse. Onto each, 3 to 6 random ellipses
 (random centre, semi-axes, rotation and intensity in [-0.3, 0.4]) are added,
 and the result is clipped to [0, 1]. Ellipses are rasterised at pixel
-centres (``_SUPERSAMPLE`` > 1 would average that many subpixels per axis).
-Every split is drawn from its own fixed seed, so the data is identical on
+centres. Every split is drawn from its own fixed seed, so the data is identical on
 every machine.
 
 Undersampling (as fastMRI's 4x Cartesian masks; Zbontar et al. 2018): the
@@ -34,7 +33,6 @@ CENTER_LINES = 4
 SPLIT_SIZES = {"train": 4096, "validation": 512, "test": 512}
 NUM_EVAL_TRAIN = 512
 _SPLIT_SEEDS = {"train": 1, "validation": 2, "test": 3}
-_SUPERSAMPLE = 1
 
 
 @functools.cache
@@ -47,8 +45,7 @@ def _shepp_logan() -> np.ndarray:
 
 def _ellipses(rng: np.random.Generator, n: int, count: int, head: bool) -> np.ndarray:
     """Sum of ``count`` random ellipses per image, ``(n, IMAGE_SIZE, IMAGE_SIZE)``."""
-    size = IMAGE_SIZE * _SUPERSAMPLE
-    grid = (np.arange(size) + 0.5) / size * 2.0 - 1.0
+    grid = (np.arange(IMAGE_SIZE) + 0.5) / IMAGE_SIZE * 2.0 - 1.0
     y, x = np.meshgrid(grid, grid, indexing="ij")
     if head:
         centre = rng.uniform(-0.1, 0.1, (n, count, 2))
@@ -69,8 +66,7 @@ def _ellipses(rng: np.random.Generator, n: int, count: int, head: bool) -> np.nd
         u, v = cos * dx + sin * dy, cos * dy - sin * dx
         ay, ax = axes[part, :, 0, None, None], axes[part, :, 1, None, None]
         inside = (u / ax) ** 2 + (v / ay) ** 2 <= 1.0
-        fine = np.einsum("nkyx,nk->nyx", inside.astype(np.float32), value[part])
-        out[part] = fine.reshape(-1, IMAGE_SIZE, _SUPERSAMPLE, IMAGE_SIZE, _SUPERSAMPLE).mean((2, 4))
+        out[part] = np.einsum("nkyx,nk->nyx", inside.astype(np.float32), value[part])
     return out
 
 

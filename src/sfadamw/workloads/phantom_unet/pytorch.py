@@ -28,24 +28,31 @@ from sfadamw.workloads.torch_base import TorchWorkload, masked_sum
 def _conv_block(cin: int, cout: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     for c in (cin, cout):
-        layers += [nn.Conv2d(c, cout, 3, padding=1, bias=False), nn.InstanceNorm2d(cout),
-                   nn.LeakyReLU(0.2), nn.Dropout2d(0.0)]
+        layers += [
+            nn.Conv2d(c, cout, 3, padding=1, bias=False),
+            nn.InstanceNorm2d(cout),
+            nn.LeakyReLU(0.2),
+            nn.Dropout2d(0.0),
+        ]
     return nn.Sequential(*layers)
 
 
 def _up_block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 2, stride=2, bias=False),
-                         nn.InstanceNorm2d(cout), nn.LeakyReLU(0.2))
+    return nn.Sequential(
+        nn.ConvTranspose2d(cin, cout, 2, stride=2, bias=False),
+        nn.InstanceNorm2d(cout),
+        nn.LeakyReLU(0.2),
+    )
 
 
 class UNet(nn.Module):
-    def __init__(self, channels: int = settings.CHANNELS,
-                 pool_layers: int = settings.POOL_LAYERS) -> None:
+    def __init__(
+        self, channels: int = settings.CHANNELS, pool_layers: int = settings.POOL_LAYERS
+    ) -> None:
         super().__init__()
         widths = [channels * 2**i for i in range(pool_layers + 1)]
         self.down = nn.ModuleList(
-            _conv_block(cin, cout) for cin, cout in zip([1] + widths[:-2], widths[:-1],
-                                                        strict=True)
+            _conv_block(cin, cout) for cin, cout in zip([1] + widths[:-2], widths[:-1], strict=True)
         )
         self.bottleneck = _conv_block(widths[-2], widths[-1])
         self.up = nn.ModuleList(_up_block(w, w // 2) for w in reversed(widths[1:]))
