@@ -41,7 +41,7 @@ SPLIT_SIZES = {"train": 4096, "validation": 512, "test": 512}
 _SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def generate_split(split: str) -> dict[str, np.ndarray]:
     """Graphs of ``split`` as flat arrays.
 

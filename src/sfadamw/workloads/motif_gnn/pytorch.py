@@ -68,11 +68,14 @@ class MotifGNNWorkload(MotifGNNSettings, TorchWorkloadB):
         """
         targets = label_batch * (1.0 - label_smoothing) + 0.5 * label_smoothing
         mask = torch.ones_like(targets) if mask_batch is None else mask_batch
-        per_example = F.binary_cross_entropy_with_logits(
-            logits_batch, targets, reduction="none"
-        ) * mask
-        return {"summed": per_example.sum(), "n_valid_examples": mask.sum(),
-                "per_example": per_example}
+        per_example = (
+            F.binary_cross_entropy_with_logits(logits_batch, targets, reduction="none") * mask
+        )
+        return {
+            "summed": per_example.sum(),
+            "n_valid_examples": mask.sum(),
+            "per_example": per_example,
+        }
 
     def _eval_batch(self, model, batch, logits) -> dict[str, Any]:
         return {
