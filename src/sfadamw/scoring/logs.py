@@ -29,6 +29,7 @@ workload without a target / not scored     ignored
 folder not named ``trial_<k>``             ignored
 no ``eval_measurements.csv``, empty,       trial skipped (as if absent)
 unreadable CSV, missing column
+header only                                the trial does not reach the target
 last line without newline (truncated)      that line dropped
 non-numeric / NaN metric or time           that eval cannot reach the target
 missing workload, study count or trial     median over the studies present; a
@@ -48,6 +49,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -193,6 +195,8 @@ def _trial_evals(raw: pd.DataFrame, where: object, target: Target,
     if missing:
         issues(where, f"missing column {', '.join(missing)}", "trial skipped")
         return None
+    if raw.empty:
+        issues(where, "no evals (header only)", "the trial does not reach the target")
     return pd.DataFrame({
         "eval_index": np.arange(len(raw)),
         "score": _numeric(raw, "score", where, issues),
@@ -200,29 +204,38 @@ def _trial_evals(raw: pd.DataFrame, where: object, target: Target,
     })
 
 
-#: A trial found by a reader: submission, study, workload folder, trial, where, loader.
-TrialEntry = tuple[str, str, str, str, str, Callable[[], "pd.DataFrame | None"]]
+class TrialEntry(NamedTuple):
+    """A trial found by a reader, where its parts are (to name them), and how to load it."""
+
+    submission: str
+    study: str
+    folder: str
+    trial: str
+    folder_at: str
+    trial_at: str
+    file_at: str
+    load: Callable[[], pd.DataFrame | None]
 
 
 def _collect(entries: Iterator[TrialEntry], targets: Targets, issues: Issues,
              origin: str, prefix: str) -> Logs:
     """Validate the trials of a reader and assemble :class:`Logs`."""
     rows, frames = [], []
-    for submission, study, folder, trial, where, load in entries:
-        workload = _workload_name(folder, where.rsplit("/", 1)[0], targets, issues)
+    for e in entries:
+        workload = _workload_name(e.folder, e.folder_at, targets, issues)
         if workload is None:
             continue
-        if not TRIAL_RE.fullmatch(trial):
-            issues(where, "not a trial_<k> folder", "ignored")
+        if not TRIAL_RE.fullmatch(e.trial):
+            issues(e.trial_at, "not a trial_<k> folder", "ignored")
             continue
-        raw = load()
-        evals = None if raw is None else _trial_evals(raw, where, targets.workloads[workload],
-                                                      issues)
+        raw = e.load()
+        evals = None if raw is None else _trial_evals(raw, e.file_at,
+                                                      targets.workloads[workload], issues)
         if evals is None:
             continue
-        submission = TIMESTAMP_RE.sub("", submission)
-        rows.append((submission, study, workload, folder, trial, where))
-        frames.append(evals.assign(source=where))
+        rows.append((TIMESTAMP_RE.sub("", e.submission), e.study, workload, e.folder, e.trial,
+                     e.file_at))
+        frames.append(evals.assign(source=e.file_at))
     if not rows:
         raise LogError(f"{origin}: no readable trials; nothing to score")
     trials = pd.DataFrame(rows, columns=["submission", "study", "workload", "folder", "trial",
@@ -250,8 +263,9 @@ def read_experiment_dir(ruleset_dir: str | os.PathLike, targets: Targets,
                             issues(trial, "stray file where a trial folder was expected",
                                    "ignored")
                             continue
-                        yield (sub.name, study.name, wl.name, trial.name, str(trial),
-                               lambda path=path: _read_csv(path, issues))
+                        yield TrialEntry(sub.name, study.name, wl.name, trial.name, str(wl),
+                                         str(trial), str(path),
+                                         lambda path=path: _read_csv(path, issues))
 
     return _collect(entries(), targets, issues, str(root), f"{root}/")
 
@@ -279,8 +293,9 @@ def read_table(path: str | os.PathLike, targets: Targets,
 
     def entries() -> Iterator[TrialEntry]:
         for (submission, study, folder, trial), group in table.groupby(TABLE_KEYS, sort=False):
-            where = f"{path}:{submission}/{study}/{folder}/{trial}"
-            yield submission, study, folder, trial, where, lambda group=group: group
+            at = f"{path}:{submission}/{study}/{folder}"
+            yield TrialEntry(submission, study, folder, trial, at, f"{at}/{trial}",
+                             f"{at}/{trial}", lambda group=group: group)
 
     return _collect(entries(), targets, issues, str(path), f"{path}:")
 
