@@ -155,24 +155,24 @@ def parse_floats(text: pd.Series) -> tuple[np.ndarray, int]:
 
     Returns the values and the number of non-numeric cells (also NaN).
     """
-    cells = text.fillna("").astype(str).str.strip()
-    cells = np.asarray(cells.mask(cells == "", "nan"), dtype=str)
+    cells = text.to_numpy(dtype=object)
+    cells = np.where(pd.isna(cells) | (cells == ""), "nan", cells)
     try:
         return cells.astype(np.float64), 0
-    except ValueError:
+    except (ValueError, TypeError):
         values = np.array([_float_or_nan(c) for c in cells], dtype=np.float64)
         return values, sum(not _is_float(c) for c in cells)
 
 
-def _is_float(cell: str) -> bool:
+def _is_float(cell: object) -> bool:
     try:
         float(cell)
-    except ValueError:
+    except (ValueError, TypeError):
         return False
     return True
 
 
-def _float_or_nan(cell: str) -> float:
+def _float_or_nan(cell: object) -> float:
     return float(cell) if _is_float(cell) else np.nan
 
 
@@ -289,6 +289,8 @@ def read_table(path: str | os.PathLike, targets: Targets,
                issues: Issues | None = None) -> Logs:
     """Read a compact leaderboard table (``*.csv.gz``) into :class:`Logs`."""
     table = _read_table_text(path)
+    table = table[[c for c in table.columns if c in (*TABLE_KEYS, "score")
+                   or c.startswith("validation/")]]
     issues = issues if issues is not None else Issues()
 
     def entries() -> Iterator[TrialEntry]:
