@@ -67,6 +67,7 @@ def study_times(trials: pd.DataFrame) -> pd.DataFrame:
     studies = trials[keys].drop_duplicates()
     out = studies.merge(chosen[[*keys, "trial", "eval_index", "time"]], on=keys, how="left")
     out["time"] = out["time"].fillna(np.inf)
+    out["eval_index"] = out["eval_index"].astype("Int64")
     return out.sort_values(keys, ignore_index=True)
 
 
