@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sfadamw.errors import UserError
-from sfadamw.scoring import Targets, read_experiment_dir, score_logs
+from sfadamw.scoring import Targets, load_targets, read_experiment_dir, score_logs
 from sfadamw.scoring.rules import (
     TAUS,
     adjusted_times,
@@ -138,3 +138,19 @@ def test_targets_from_mapping():
     assert targets.workloads["y"].lower_is_better and targets.base == ("x", "y")
     with pytest.raises(UserError, match="matches no base"):
         Targets(targets.workloads, ("x",), ("y",))
+
+
+def test_target_file_of_embedded_workloads(tmp_path):
+    """A target file may give lower_is_better; base_workloads defaults to every workload."""
+    path = tmp_path / "targets.json"
+    path.write_text('{"workloads": {"tiny": {"target_metric_name": "neg_loss", '
+                    '"validation_target_value": -0.5, "lower_is_better": false}}}')
+    targets = load_targets(path)
+    assert targets.base == ("tiny",) and not targets.workloads["tiny"].lower_is_better
+    write_trial(tmp_path / "logs", "sub", "study_0", "tiny_pytorch", "trial_1",
+                [1.0, 2.0, 3.0], [-0.9, -0.4, -0.6], metric="neg_loss")
+    result = score_logs(read_experiment_dir(tmp_path / "logs", targets), targets)
+    assert result.time_to_targets.loc["sub", "tiny"] == 2.0 and result.scores["sub"] == 1.0
+    path.write_text('{"workloads": {"tiny": {"target": 1}}}')
+    with pytest.raises(UserError, match="not a valid target file"):
+        load_targets(path)

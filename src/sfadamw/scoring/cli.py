@@ -52,10 +52,11 @@ def _parser() -> argparse.ArgumentParser:
 def format_result(result: Result) -> str:
     """The scores and the time-to-target table (seconds) as text."""
     scores = result.scores.sort_values(ascending=False)
-    times = result.time_to_targets.loc[scores.index].T
+    times = result.time_to_targets.loc[scores.index].T.apply(
+        lambda column: column.map(lambda t: "" if np.isnan(t) else f"{t:.1f}"))
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        return (scores.map("{:.4f}".format).to_frame().to_string() + "\n\ntime to target (s):\n"
-                + times.map(lambda t: "" if np.isnan(t) else f"{t:.1f}").to_string())
+        return (scores.map("{:.4f}".format).to_frame().to_string()
+                + "\n\ntime to target (s):\n" + times.to_string())
 
 
 def main(argv: list[str] | None = None) -> int:

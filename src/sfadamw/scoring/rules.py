@@ -108,9 +108,12 @@ def performance_profile(ratio: pd.DataFrame, num_base: int) -> pd.DataFrame:
     return pd.DataFrame(rho, index=ratio.index, columns=TAUS)
 
 
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy < 2 has only trapz
+
+
 def scores(profile: pd.DataFrame) -> pd.Series:
     """Benchmark score: normalised area under the profile (step 8)."""
-    area = np.trapezoid(profile.to_numpy(), TAUS, axis=1) / (MAX_TAU - 1.0)
+    area = _trapezoid(profile.to_numpy(), TAUS, axis=1) / (MAX_TAU - 1.0)
     return pd.Series(area, index=profile.index, name="score")
 
 
