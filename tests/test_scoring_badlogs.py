@@ -187,3 +187,15 @@ def test_missing_folder_and_timestamped_resume(tmp_path):
     (tmp_path / "a" / "sub").rename(tmp_path / "a" / "sub-2024-01-02-03-04-05")
     logs = read_experiment_dir(tmp_path / "a", TARGETS)
     assert set(logs.trials["submission"]) == {"sub"}
+
+
+@pytest.mark.parametrize("content", [b"a,b\n1,2\n", b"\x1f\x8b\x08\x00truncated", b""])
+def test_bad_table_is_one_line_error(tmp_path, content):
+    table = tmp_path / "table.csv.gz"
+    table.write_bytes(content)
+    targets = tmp_path / "t.json"
+    targets.write_text('{"workloads": {"tiny": {"target_metric_name": "accuracy", '
+                       '"validation_target_value": 0.5}}}')
+    code, err = run_cli(["score", "--table", str(table), "--workload_targets", str(targets)])
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"sfadamw score: error: table {table}")

@@ -46,6 +46,7 @@ import io
 import os
 import re
 import shutil
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,9 +103,18 @@ class Logs:
         return self.prefix + "/".join(parts)
 
 
+def _listing(folder: Path, issues: Issues) -> list[Path]:
+    """Entries of ``folder`` in name order (none, reported, if it cannot be listed)."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError as e:
+        issues(folder, f"cannot be listed ({e.strerror})", "ignored")
+        return []
+
+
 def _entries(folder: Path, kind: str, issues: Issues) -> Iterator[Path]:
     """Sub-folders of ``folder`` in name order; stray files are reported and ignored."""
-    for entry in sorted(folder.iterdir()):
+    for entry in _listing(folder, issues):
         if entry.is_dir():
             yield entry
         else:
@@ -257,7 +267,7 @@ def read_experiment_dir(ruleset_dir: str | os.PathLike, targets: Targets,
         for sub in _entries(root, "submission", issues):
             for study in _entries(sub, "study", issues):
                 for wl in _entries(study, "workload", issues):
-                    for trial in sorted(wl.iterdir()):
+                    for trial in _listing(wl, issues):
                         path = trial / EVAL_FILE
                         if not trial.is_dir():
                             issues(trial, "stray file where a trial folder was expected",
@@ -276,7 +286,7 @@ def _read_table_text(path: str | os.PathLike) -> pd.DataFrame:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise UserError(f"table {path} not found; pass an existing --table") from None
-    except (ValueError, OSError, EOFError) as e:
+    except (ValueError, OSError, EOFError, zlib.error) as e:
         raise UserError(f"table {path} cannot be read ({e})") from None
     missing = [c for c in (*TABLE_KEYS, "score") if c not in table.columns]
     if missing:
