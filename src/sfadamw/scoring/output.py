@@ -51,8 +51,10 @@ def plot_profile(profile: pd.DataFrame, paths: list[Path], title: str = "") -> N
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small",
               title="submission (score)")
     for path in paths:
-        atomic_write(path, lambda tmp, path=path: fig.savefig(tmp, format=path.suffix[1:],
-                                                              dpi=150))
+        fmt = path.suffix[1:]
+        metadata = {"CreationDate": None} if fmt == "pdf" else None  # reproducible files
+        atomic_write(path, lambda tmp, fmt=fmt, metadata=metadata: fig.savefig(
+            tmp, format=fmt, dpi=150, metadata=metadata))
     plt.close(fig)
 
 
