@@ -148,7 +148,9 @@ def test_eval_train_round_trip(x, z, b1):
 
     Bound: each direction is two products, a sum or difference and a division
     by b1, so the error is a few ulps of the magnitudes involved,
-    ``M = |x| + |y| / b1 + (1 - b1) |z| / b1``; we check ``8 u M``.
+    ``M = |x| + |y| / b1 + (1 - b1) |z| / b1``; we check ``8 u M``, plus
+    ``2 tiny / b1`` (tiny: the smallest normal float32) because XLA flushes
+    subnormal results to zero.
     """
     state = sfj.init_state({"w": jnp.asarray(z)}, get_preset("paper", betas=(b1, 0.999)))
     y = np.asarray(sfj.train_params(state, {"w": jnp.asarray(x)})["w"], np.float64)
@@ -156,8 +158,9 @@ def test_eval_train_round_trip(x, z, b1):
     y_back = np.asarray(sfj.train_params(state, {"w": jnp.asarray(x_back)})["w"])
     b1 = float(state.b1)
     magnitude = np.abs(x) + np.abs(y) / b1 + (1 - b1) * np.abs(z) / b1
-    assert np.all(np.abs(x_back - x) <= 8 * U32 * magnitude)
-    assert np.all(np.abs(y_back - y) <= 8 * U32 * magnitude)
+    bound = 8 * U32 * magnitude + 2 * float(np.finfo(np.float32).tiny) / b1
+    assert np.all(np.abs(x_back - x) <= bound)
+    assert np.all(np.abs(y_back - y) <= bound)
 
 
 def test_beta1_zero_keeps_x():
