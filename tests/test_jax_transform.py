@@ -181,3 +181,26 @@ def test_beta1_zero_keeps_x():
         )
         assert np.abs(np.asarray(state.x[name]) - np.asarray(state.z[name])).max() > 0
     np.testing.assert_array_equal(sfj.train_params(state, state.x)["kernel"], state.z["kernel"])
+
+
+def test_bfloat16_params_are_computed_in_float32():
+    """bf16 params, float32 state: the step is the float32 step, rounded once to bf16."""
+    rng = np.random.default_rng(9)
+    y16 = jnp.asarray(rng.normal(size=64), jnp.bfloat16)
+    grads = [jnp.asarray(rng.normal(size=64), jnp.bfloat16) for _ in range(3)]
+    config = get_preset("algoperf_v2", warmup_steps=2)
+    step = jax.jit(lambda g, s, p: sfj.schedule_free_step(config, g, s, p))
+    state16 = sfj.init_state({"w": y16}, config, state_dtype=jnp.float32)
+    state32 = sfj.init_state({"w": y16.astype(jnp.float32)}, config)
+    p16 = {"w": y16}
+    for g in grads:
+        new16, state16 = step({"w": g}, state16, p16)
+        # The float32 run starts each step from the same (bf16-representable) y.
+        p32 = {"w": p16["w"].astype(jnp.float32)}
+        new32, state32 = step({"w": g.astype(jnp.float32)}, state32, p32)
+        assert new16["w"].dtype == jnp.bfloat16 and state16.z["w"].dtype == jnp.float32
+        np.testing.assert_array_equal(new16["w"], new32["w"].astype(jnp.bfloat16))
+        np.testing.assert_array_equal(state16.z["w"], state32.z["w"])
+        p16 = new16
+    updates, _ = sfj.schedule_free_adamw(config=config).update({"w": grads[0]}, state16, p16)
+    assert updates["w"].dtype == jnp.bfloat16
