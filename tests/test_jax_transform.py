@@ -15,7 +15,13 @@ from hypothesis.extra import numpy as hnp
 import sfadamw.jax as sfj
 from sfadamw.presets import PRESETS, get_preset
 from sfadamw.schedule import step_scalars
-from tests.jax_helpers import U32, assert_tree_close, run_sfadamw, run_transformation
+from tests.jax_helpers import (
+    U32,
+    assert_tree_close,
+    relative_error,
+    run_sfadamw,
+    run_transformation,
+)
 from tests.jax_reference import make_problem
 
 
@@ -243,3 +249,6 @@ def test_composes_after_gradient_transformations():
     # Clipping inside vs outside the jit rounds differently (fusion), hence a bound.
     assert_tree_close(y_chained, y_direct, len(grads), "chained vs clipped by hand")
     assert isinstance(state[1], sfj.ScheduleFreeState)
+    # ... and the clipping mattered (Adam is not invariant to per-step rescaling).
+    y_unclipped, _ = run_transformation(sfj.schedule_free_adamw(weight_decay=0.05), params, grads)
+    assert relative_error(y_unclipped, y_chained) > 1e-3
