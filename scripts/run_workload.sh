@@ -16,15 +16,16 @@
 # Defaults: /algorithmic-efficiency, /data, /experiment_runs, /logs. Bad input: one line, exit 2.
 set -euo pipefail
 
-SFADAMW_ROOT=${SFADAMW_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+CHECKOUT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SFADAMW_ROOT=${SFADAMW_ROOT:-$CHECKOUT}
 export SFADAMW_ROOT
 PYTHON=${PYTHON:-python3}
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
   echo "run_workload.sh: error: no Python interpreter '$PYTHON'; set PYTHON" >&2
   exit 2
 fi
-# The package from this checkout when it is not installed (a plain clone).
-if ! "$PYTHON" -c "import sfadamw" >/dev/null 2>&1; then
-  export PYTHONPATH="$SFADAMW_ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
+# The package of this checkout first (a plain clone need not install it).
+if [[ -d "$CHECKOUT/src/sfadamw" ]]; then
+  export PYTHONPATH="$CHECKOUT/src${PYTHONPATH:+:$PYTHONPATH}"
 fi
-exec "$PYTHON" -m sfadamw.suite.launch "$@"
+exec "$PYTHON" -c 'import sys; from sfadamw.suite.launch import main; sys.exit(main())' "$@"
