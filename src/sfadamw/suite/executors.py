@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -186,9 +187,11 @@ def run_trials(
 
 
 def _wait(job: object) -> str:
+    """``"done"``, or the job's error in one line (submitit's error carries the traceback)."""
     try:
         job.result()
-    except Exception as e:  # submitit re-raises the job's error with its traceback text
-        last = str(e).strip().splitlines()
-        return last[-1] if last else type(e).__name__
+    except Exception as e:
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        raised = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", ln)]
+        return raised[-1] if raised else (lines[0] if lines else type(e).__name__)
     return "done"
