@@ -101,7 +101,8 @@ def test_slurm_dry_run_prints_the_sbatch_parameters(layout, capsys):
         [
             "--executor", "slurm", "--dry-run", "--workloads", "ogbg,wmt", "--studies", "2",
             "--slurm_partition", "gpu", "--slurm_account", "proj", "--slurm_cpus_per_task", "32",
-            "--slurm_mem_gb", "256",
+            "--slurm_mem_gb", "256", "--slurm_python", "/opt/venv/bin/python",
+            "--slurm_srun_args", "--container-image=sfadamw:pytorch --container-mounts=/d:/data",
         ]
     )  # fmt: skip
     assert rc == 0
@@ -114,9 +115,17 @@ def test_slurm_dry_run_prints_the_sbatch_parameters(layout, capsys):
         f"budget: {seconds} s of training at most = {seconds / 3600:.1f} h x 8 GPUs "
         f"= {seconds * 8 / 3600:.1f} GPU-hours"
     )
-    sbatch = [line.strip() for line in out if line.strip().startswith("sbatch ")]
-    assert len(sbatch) == 20
-    for line in sbatch:
+    lines = [line.strip() for line in out if line.strip().startswith("sbatch ")]
+    assert len(lines) == 20
+    sbatch = [line.split("  # then: ")[0] for line in lines]
+    for line, full in zip(sbatch, lines, strict=True):
+        srun = full.split("  # then: ")[1]
+        assert srun.startswith("srun --unbuffered")
+        assert "--container-image=sfadamw:pytorch --container-mounts=/d:/data" in srun
+        assert srun.endswith(
+            "/opt/venv/bin/python -u -m submitit.core._submit "
+            + str(Path(layout["SFADAMW_LOG_DIR"]) / "submitit")
+        )
         flags = dict(f.split("=", 1) for f in line.split()[1:])
         workload = "ogbg" if "ogbg" in flags["--job-name"] else "wmt"
         assert flags["--time"] == str(math.ceil(2 * BUDGETS[workload] / 60) + 60)

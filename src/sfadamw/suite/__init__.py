@@ -92,6 +92,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--slurm_cpus_per_task", type=int, default=None)
     p.add_argument("--slurm_mem_gb", type=int, default=None)
     p.add_argument("--slurm_constraint", default=None)
+    p.add_argument(
+        "--slurm_srun_args",
+        default="",
+        help="extra srun flags (quoted), e.g. pyxis --container-image=... --container-mounts=...",
+    )
+    p.add_argument(
+        "--slurm_python",
+        default=None,
+        help="python on the compute node (default: this interpreter), e.g. /opt/venv/bin/python",
+    )
     p.add_argument("--dry-run", "--dry_run", dest="dry_run", action="store_true")
     p.add_argument("--no_score", action="store_true", help="skip the final sfadamw score")
     p.add_argument("--score_flags", default="", help="extra flags for sfadamw score (quoted)")
@@ -183,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         cpus_per_task=args.slurm_cpus_per_task,
         mem_gb=args.slurm_mem_gb,
         constraint=args.slurm_constraint,
+        srun_args=tuple(shlex.split(args.slurm_srun_args)),
+        python=args.slurm_python,
     )
     visible = visible_gpus()
     gpus = args.slurm_gpus_per_node if args.executor == "slurm" else args.gpus or max(1, visible)

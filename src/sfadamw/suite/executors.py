@@ -89,6 +89,10 @@ class SlurmSettings:
     mem_gb: int | None = None
     constraint: str | None = None
     signal_delay_s: int = 120
+    # e.g. pyxis/enroot: ("--container-image=sfadamw:pytorch", "--container-mounts=...");
+    # the job then runs `python -m submitit.core._submit` inside the image.
+    srun_args: tuple[str, ...] = ()
+    python: str | None = None  # the interpreter on the compute node (default: this one)
 
 
 def timeout_minutes(trial: Trial, override: float | None) -> int:
@@ -116,6 +120,8 @@ def slurm_parameters(trial: Trial, settings: SlurmSettings, timeout_min: int) ->
         value = getattr(settings, name)
         if value is not None:
             params[name] = value
+    if settings.srun_args:
+        params["srun_args"] = list(settings.srun_args)
     return params
 
 
@@ -124,18 +130,19 @@ def sbatch_preview(trial: Trial, settings: SlurmSettings, timeout_min: int, fold
     sbatch flags (submitit's own sbatch-file builder, so nothing is guessed)."""
     from submitit.slurm.slurm import _make_sbatch_string
 
-    command = " ".join(
-        [shlex.quote(sys.executable), "-u -m submitit.core._submit", shlex.quote(str(folder))]
-    )
+    python = settings.python or shlex.quote(sys.executable)
+    command = " ".join([python, "-u -m submitit.core._submit", shlex.quote(str(folder))])
     text = _make_sbatch_string(
         command=command, folder=folder, **slurm_parameters(trial, settings, timeout_min)
     )
-    return " ".join(
-        line.removeprefix("#SBATCH ") for line in text.splitlines() if line.startswith("#SBATCH ")
-    )
+    flags = [ln.removeprefix("#SBATCH ") for ln in text.splitlines() if ln.startswith("#SBATCH ")]
+    srun = [ln for ln in text.splitlines() if ln.startswith("srun ")]
+    return " ".join(flags) + (f"  # then: {srun[0]}" if srun else "")
 
 
-def make_executor(kind: str, folder: Path, local_gpus: int = 0) -> object:
+def make_executor(
+    kind: str, folder: Path, local_gpus: int = 0, python: str | None = None
+) -> object:
     import submitit
 
     if kind == "local":
@@ -146,7 +153,7 @@ def make_executor(kind: str, folder: Path, local_gpus: int = 0) -> object:
         return submitit.DebugExecutor(folder=folder)
     if kind == "slurm":
         try:
-            return submitit.SlurmExecutor(folder=folder)
+            return submitit.SlurmExecutor(folder=folder, python=python)
         except RuntimeError as e:  # no srun on this machine
             raise UserError(f"--executor slurm: {e}") from e
     raise UserError(f"unknown executor {kind!r}; use one of {', '.join(EXECUTORS)}")
@@ -166,13 +173,14 @@ def run_trials(
     local/debug: one job at a time, each waited for. slurm: every job submitted first
     (the scheduler runs them as resources allow), then each waited for.
     """
-    executor = make_executor(kind, folder, local_gpus)
+    slurm = slurm or SlurmSettings()
+    executor = make_executor(kind, folder, local_gpus, slurm.python)
     outcome: dict[str, str] = {}
     jobs = []
     for trial in trials:
         minutes = timeout_minutes(trial, timeout_min)
         if kind == "slurm":
-            executor.update_parameters(**slurm_parameters(trial, slurm or SlurmSettings(), minutes))
+            executor.update_parameters(**slurm_parameters(trial, slurm, minutes))
         elif kind == "local":
             executor.update_parameters(timeout_min=minutes)
         job = executor.submit(TrialJob(trial.launch, trial.trial_dir))
