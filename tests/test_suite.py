@@ -59,6 +59,11 @@ def test_plan_sizes_and_layout(layout, ruleset, version, workloads, studies, tri
     planned = plan(config, Paths.from_env())
     assert len(planned) == workloads * studies * trials
     assert len({t.trial_dir for t in planned}) == len(planned)
+    seeds = {}  # per workload: the seed the embedded runner gives each trial
+    for t in planned:
+        seed = next(int(a.split("=")[1]) for a in t.launch.argv if a.startswith("--rng_seed="))
+        seeds.setdefault(t.workload, []).append(seed + t.trial - 1)
+    assert all(len(set(v)) == len(v) == studies * trials for v in seeds.values())
     root = Path(layout["SFADAMW_EXPERIMENT_DIR"]) / "schedule_free_adamw"
     for t in planned:
         # <dir>/<submission>/<study>/<workload>_<framework>/trial_<k>: what the scorer reads
@@ -68,7 +73,8 @@ def test_plan_sizes_and_layout(layout, ruleset, version, workloads, studies, tri
         assert flags["experiment_dir"] == str(root)
         assert flags["experiment_name"] == f"study_{t.study}"
         assert flags["resume_last_run"] == "true"
-        assert flags["rng_seed"] == str(1 + t.study)  # one seed per study, never 0
+        # study s: 1 + s * trials; the embedded runner adds k - 1 for trial k: no repeats
+        assert flags["rng_seed"] == str(1 + t.study * trials)
         assert flags["tuning_ruleset"] == ruleset
         if ruleset == "external":  # the harness runs search-space point k-1 in trial_<k>
             assert flags["num_tuning_trials"] == "5"

@@ -75,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tuning_search_space", default=None)
     p.add_argument("--studies", type=int, default=None, help="default: the version's")
     p.add_argument("--trials", type=int, default=None, help="per study; default: the ruleset's")
-    p.add_argument("--rng_seed", type=int, default=1, help="study s uses rng_seed + s")
+    p.add_argument("--rng_seed", type=int, default=1, help="study s uses rng_seed + s x trials")
     p.add_argument("--max_global_steps", type=int, default=None)
     p.add_argument("--gpus", type=int, default=None, help="per trial (default: all visible)")
     p.add_argument("--executor", default="local", choices=EXECUTORS)

@@ -186,6 +186,10 @@ def _resolve_file(path: str | None, default: Path, bases: list[Path], what: str)
 
 
 def _embedded_frameworks(workload: str) -> dict[str, str]:
+    """Frameworks of an embedded workload; a ``module:Class`` name (a workload class
+    outside the registry, which ``sfadamw run`` accepts) is handed over as it is."""
+    if ":" in workload:
+        return dict.fromkeys(official.FRAMEWORKS, workload)
     from sfadamw.workloads import available
 
     found = available()

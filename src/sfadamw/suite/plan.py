@@ -8,8 +8,10 @@ One trial is one runner invocation with ``--experiment_dir=<experiment_dir>/<sub
 ``--experiment_name=study_<s>`` and, under external tuning, ``--num_tuning_trials=T
 --hparam_start_index=k-1 --hparam_end_index=k``: the harness draws the same T
 search-space points (its Halton sequence has no seed) in every invocation and runs
-point ``k-1`` in ``trial_<k>``. Each study has its own ``--rng_seed`` (base seed +
-study index; the harness draws a random seed when given 0, so the default base is 1).
+point ``k-1`` in ``trial_<k>``. Study ``s`` passes ``--rng_seed=base + s * T``: the
+harness seeds every trial of an invocation with it, the embedded runner seeds trial
+``k`` with ``rng_seed + k - 1``; either way no two studies share a seed (the harness
+draws a random seed when given 0, so the default base is 1).
 Every invocation passes ``--resume_last_run``: the study's ``<workload>_<framework>``
 folder already exists once one of its trials ran, and the harness would otherwise stop
 to ask whether to resume; a trial without a checkpoint starts from scratch.
@@ -22,6 +24,7 @@ marker is an interrupted trial, run again (resuming from its last checkpoint).
 from __future__ import annotations
 
 import datetime
+import importlib
 import json
 import os
 from dataclasses import dataclass
@@ -84,6 +87,15 @@ class SuiteConfig:
         return self.trials or official.get_version(self.version).trials_per_study(self.ruleset)
 
 
+def folder_name(workload: str) -> str:
+    """The name the runner gives the workload's folder: a ``module:Class`` workload's
+    ``name`` attribute, else the workload name itself."""
+    if ":" not in workload:
+        return workload
+    module, cls = workload.split(":", 1)
+    return getattr(importlib.import_module(module), cls).name
+
+
 def plan(config: SuiteConfig, paths: Paths) -> list[Trial]:
     """Every trial of the suite, in the order they run (workload, study, trial)."""
     submission_dir = paths.experiment_dir / config.submission_name
@@ -117,10 +129,11 @@ def plan(config: SuiteConfig, paths: Paths) -> list[Trial]:
                     num_tuning_trials=config.n_trials if external else None,
                     hparam_start_index=k - 1 if external else None,
                     hparam_end_index=k if external else None,
-                    rng_seed=config.rng_seed + study,
+                    rng_seed=config.rng_seed + study * config.n_trials,
                     gpus=config.gpus,
                 )
-                trial_dir = submission_dir / f"study_{study}" / f"{workload}_{config.framework}"
+                workload_dir = f"{folder_name(workload)}_{config.framework}"
+                trial_dir = submission_dir / f"study_{study}" / workload_dir
                 trials.append(
                     Trial(
                         workload,
