@@ -378,3 +378,35 @@ def test_dockerignore_keeps_what_the_image_needs():
         assert not any(needed == p or needed.startswith(p.rstrip("/") + "/") for p in patterns), (
             needed
         )
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_on_cpu_through_the_script(tmp_path):
+    """The PyTorch path for real: torchrun --nproc_per_node=2 (gloo) runs `sfadamw run`."""
+    env = {
+        "PYTHON": sys.executable,
+        "SFADAMW_EXPERIMENT_DIR": str(tmp_path / "exp"),
+        "SFADAMW_LOG_DIR": str(tmp_path / "logs"),
+    }
+    args = [
+        "-w", "tests.runner_fixtures:TinyTorchWorkload", "-f", "pytorch", "--gpus", "2",
+        "-s", "tests/fixtures/sgd_submission.py", "--tuning_ruleset", "self", "-m", "8",
+        "-e", "ddp", "--rng_seed", "5", "--resume_last_run", "true",
+    ]  # fmt: skip
+    proc = subprocess.run(
+        ["bash", str(RUN), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", **env},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (log,) = (tmp_path / "logs").glob("tests.runner_fixtures:TinyTorchWorkload_pytorch_*.log")
+    first = log.read_text().splitlines()[0]
+    assert "--standalone --nnodes=1 --nproc_per_node=2 -m sfadamw.cli run" in first
+    summaries = [line for line in proc.stdout.splitlines() if line.startswith("tiny pytorch")]
+    assert len(summaries) == 1  # rank 0 alone reports and writes logs
+    trial = tmp_path / "exp" / "ddp" / "tiny_pytorch" / "trial_1"
+    rows = (trial / "eval_measurements.csv").read_text().splitlines()
+    assert rows[0].startswith("train/accuracy") and len(rows) >= 2
