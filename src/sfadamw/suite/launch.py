@@ -28,6 +28,7 @@ import datetime
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -318,11 +319,20 @@ def execute(launch: Launch, log_file: Path) -> int:
             text=True,
             bufsize=1,
         )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            sys.stdout.write(line)
-            log.write(line)
-        return proc.wait()
+        # `docker stop` / Ctrl-C reach this process: pass them on to the run.
+        previous = {
+            sig: signal.signal(sig, lambda signum, _: proc.send_signal(signum))
+            for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                sys.stdout.write(line)
+                log.write(line)
+            return proc.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 class _Parser(argparse.ArgumentParser):
