@@ -32,6 +32,7 @@ from sfadamw.suite.executors import (
 )
 from sfadamw.suite.launch import Paths, visible_gpus
 from sfadamw.suite.plan import SuiteConfig, Trial, plan
+from sfadamw.suite.score_step import score
 
 
 def _workloads(spec: str, version: str, framework: str) -> tuple[str, ...]:
@@ -104,6 +105,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", "--dry_run", dest="dry_run", action="store_true")
     p.add_argument("--no_score", action="store_true", help="skip the final sfadamw score")
+    p.add_argument(
+        "--score_dir", type=Path, default=None, help="scores and plots (default: <log_dir>/scores)"
+    )
     p.add_argument("--score_flags", default="", help="extra flags for sfadamw score (quoted)")
     return p
 
@@ -138,19 +142,6 @@ def execute_suite(
     if pending:
         outcome.update(run_trials(pending, executor, folder, **kwargs))
     return outcome
-
-
-def score(experiment_dir: Path, flags: str) -> int:
-    try:
-        from sfadamw.scoring import cli as scoring_cli
-    except ModuleNotFoundError:
-        print(
-            "sfadamw suite: the scorer (sfadamw.scoring) is not installed; "
-            f"score later with: sfadamw score {experiment_dir}",
-            file=sys.stderr,
-        )
-        return 2
-    return int(scoring_cli.main([str(experiment_dir), *shlex.split(flags)]) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,7 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.no_score:
         return 0
-    return score(paths.experiment_dir, args.score_flags)
+    return score(
+        config.ruleset,
+        config.version,
+        config.workloads,
+        config.framework,
+        paths.experiment_dir,
+        (args.score_dir or paths.log_dir / "scores").resolve(),
+        shlex.split(args.score_flags),
+    )
 
 
 __all__ = ["SuiteConfig", "Trial", "execute_suite", "main", "plan"]
