@@ -18,6 +18,7 @@ from sfadamw import suite
 from sfadamw.suite import executors
 from sfadamw.suite.launch import Launch, Paths
 from sfadamw.suite.plan import MARKER, SuiteConfig, plan
+from sfadamw.suite.score_step import score as score_step
 from tests.harness_layout import make_layout
 
 # max_allowed_runtime_sec of the 8 base workloads (algoperf-harness.md, 2025 main).
@@ -161,8 +162,9 @@ FAKE_RUNNER = textwrap.dedent(
     flags = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
     k = int(flags.get("hparam_start_index", 0)) + 1
     name = f"{flags['experiment_name']}/trial_{k}"
+    folder = os.environ["FAKE_FOLDER"]  # the workload's folder name
     trial_dir = (Path(flags["experiment_dir"]) / flags["experiment_name"]
-                 / f"{flags['workload']}_{flags['framework']}" / f"trial_{k}")
+                 / f"{folder}_{flags['framework']}" / f"trial_{k}")
     with open(os.environ["FAKE_CALLS"], "a") as f:
         f.write(json.dumps({"trial": name, "flags": flags}) + "\\n")
     trial_dir.mkdir(parents=True, exist_ok=True)
@@ -174,21 +176,23 @@ FAKE_RUNNER = textwrap.dedent(
             time.sleep(300)  # until preempted
         sys.exit(3)  # killed mid-run
     start = 6 if resumed else 1
-    rows = [f"{s},{0.1 * s:.1f},{int(resumed)}" for s in range(start, 11)]
+    # validation accuracy 0.1 x step: the 0.9 target is reached at step 9, 0.9 s
+    rows = [f"{s},{0.1 * s:.1f},{0.1 * s:.1f},{int(resumed)}" for s in range(start, 11)]
     (trial_dir / "eval_measurements.csv").write_text(
-        "global_step,score,resumed\\n" + "\\n".join(rows) + "\\n")
+        "global_step,score,validation/accuracy,resumed\\n" + "\\n".join(rows) + "\\n")
     """
 )
 
 
-def _fake_plan(tmp_path: Path, layout, monkeypatch) -> list:
-    """The suite's plan for an embedded workload, with the runner swapped for the fake."""
-    import sfadamw.workloads
+TINY = "tests.runner_fixtures:TinyTorchWorkload"  # folder "tiny", target accuracy 0.9
 
-    monkeypatch.setattr(sfadamw.workloads, "available", lambda: {"toy": {"pytorch": "m:C"}})
+
+def _fake_plan(tmp_path: Path, layout, monkeypatch) -> list:
+    """The suite's plan for a workload class, with the runner swapped for the fake."""
+    monkeypatch.setenv("FAKE_FOLDER", "tiny")
     runner = tmp_path / "fake_runner.py"
     runner.write_text(FAKE_RUNNER)
-    config = SuiteConfig(workloads=("toy",), studies=2, trials=2)
+    config = SuiteConfig(workloads=(TINY,), studies=2, trials=2)
     trials = []
     for t in plan(config, Paths.from_env()):
         argv = t.launch.argv
@@ -235,6 +239,22 @@ def test_rerun_skips_finished_trials_and_resumes_the_interrupted_one(tmp_path, l
     third = suite.execute_suite(trials, "local", folder)
     assert len(_calls(calls)) == 5  # nothing ran
     assert set(third.values()) == {"done (skipped)"}
+
+    # Then the scorer reads the layout: every trial reaches 0.9 at 0.9 s.
+    experiment_dir = Path(layout["SFADAMW_EXPERIMENT_DIR"])
+    out = tmp_path / "scores"
+    rc = score_step("external", "current", (TINY,), "pytorch", experiment_dir, out, [])
+    assert rc == 0
+    targets = json.loads((out / "workload_targets.json").read_text())
+    assert targets["workloads"] == {
+        "tiny": {
+            "target_metric_name": "accuracy",
+            "validation_target_value": 0.9,
+            "lower_is_better": False,
+        }
+    }
+    times = (out / "time_to_targets.csv").read_text().split()
+    assert times == ["submission,tiny", "schedule_free_adamw,0.9"]
 
 
 def test_timeout_requeues_the_job_with_resume(tmp_path, layout, monkeypatch):
