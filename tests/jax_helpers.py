@@ -44,9 +44,7 @@ def relative_error(actual, expected) -> float:
     return max(jax.tree_util.tree_leaves(errors))
 
 
-def assert_tree_close(
-    actual, expected, steps: int, what: str, factor: float = 3.0
-) -> None:
+def assert_tree_close(actual, expected, steps: int, what: str, factor: float = 3.0) -> None:
     error = relative_error(actual, expected)
     bound = float32_tolerance(steps, factor)
     assert error <= bound, f"{what}: relative error {error:.3g} > {bound:.3g} ({steps} steps)"

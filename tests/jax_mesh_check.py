@@ -76,9 +76,7 @@ def main(out_path: str) -> None:
 
     # The optimizer alone, fed the same (replicated) gradients in both runs.
     grads = [
-        jax.tree_util.tree_map(
-            lambda p: rng.normal(size=p.shape).astype(np.float32), init_params
-        )
+        jax.tree_util.tree_map(lambda p: rng.normal(size=p.shape).astype(np.float32), init_params)
         for _ in range(STEPS)
     ]
 

@@ -88,9 +88,7 @@ def reference_run(
                 denom = np.sqrt(v_read) + f(config.eps)
                 step = z_lr * math.sqrt(bc)
             decay_point = y if config.decay_at == "y" else x[name]
-            z_new = z[name] - f(step) * (
-                g[name] / denom + f(config.weight_decay) * decay_point
-            )
+            z_new = z[name] - f(step) * (g[name] / denom + f(config.weight_decay) * decay_point)
             x[name] = f(1.0 - c) * x[name] + f(c) * z_new
             z[name] = z_new
     y = {n: f(1.0 - b1) * z[n] + f(b1) * x[n] for n in params}

@@ -25,9 +25,7 @@ def test_two_device_mesh_matches_one_device(tmp_path):
         env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
     ).strip()
     env["JAX_PLATFORMS"] = "cpu"
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]
-    )
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")])
     subprocess.run(
         [sys.executable, str(ROOT / "tests" / "jax_mesh_check.py"), str(out)],
         env=env,

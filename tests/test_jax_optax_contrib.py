@@ -71,9 +71,7 @@ def test_agrees_without_warmup(overrides):
     theirs = run_contrib(config, params, grads)
     exact = reference_run(config, params, grads, dtype=np.float64)
     for key in ("y", "x", "z"):
-        assert_tree_close(
-            ours[key], theirs[key], STEPS, f"{key} vs optax.contrib", CONTRIB_FACTOR
-        )
+        assert_tree_close(ours[key], theirs[key], STEPS, f"{key} vs optax.contrib", CONTRIB_FACTOR)
         assert_tree_close(ours[key], exact[key], STEPS, f"{key} vs float64 reference")
 
 

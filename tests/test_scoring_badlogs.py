@@ -31,8 +31,18 @@ TARGETS = Targets.from_mapping({"tiny": ("accuracy", 0.5)}, num_studies=3)
 
 def make_tree(root: Path) -> list[Path]:
     """A valid self-tuning ruleset folder; returns its eval files."""
-    return [write_trial(root, "sub", f"study_{k}", "tiny_jax", "trial_1",
-                        [10.0, 20.0 + k, 30.0], [0.1, 0.6, 0.7]) for k in range(3)]
+    return [
+        write_trial(
+            root,
+            "sub",
+            f"study_{k}",
+            "tiny_jax",
+            "trial_1",
+            [10.0, 20.0 + k, 30.0],
+            [0.1, 0.6, 0.7],
+        )
+        for k in range(3)
+    ]
 
 
 def corrupt(root: Path, files: list[Path], kind: str, which: int, data) -> Path | None:
@@ -49,8 +59,12 @@ def corrupt(root: Path, files: list[Path], kind: str, which: int, data) -> Path 
             return None  # a shorter but valid file: nothing to detect
     elif kind == "drop_column":
         column = data.draw(st.sampled_from([1, 3]), label="column")  # score, validation/accuracy
-        path.write_text("\n".join(",".join(c for i, c in enumerate(line.split(","))
-                                           if i != column) for line in lines) + "\n")
+        path.write_text(
+            "\n".join(
+                ",".join(c for i, c in enumerate(line.split(",")) if i != column) for line in lines
+            )
+            + "\n"
+        )
     elif kind == "bad_cell":
         row = data.draw(st.integers(1, len(lines) - 1), label="row")
         cell = data.draw(st.sampled_from(["", "nan", "abc", "1.0.0", "NaN"]), label="cell")
@@ -86,8 +100,20 @@ def corrupt(root: Path, files: list[Path], kind: str, which: int, data) -> Path 
     return path
 
 
-KINDS = ["empty", "truncate", "drop_column", "bad_cell", "short_row", "binary", "missing_file",
-         "stray_file", "no_suffix", "unknown_workload", "odd_trial", "missing_study"]
+KINDS = [
+    "empty",
+    "truncate",
+    "drop_column",
+    "bad_cell",
+    "short_row",
+    "binary",
+    "missing_file",
+    "stray_file",
+    "no_suffix",
+    "unknown_workload",
+    "odd_trial",
+    "missing_study",
+]
 
 
 @contextlib.contextmanager
@@ -150,10 +176,23 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
 def test_cli_bad_logs_exit_codes(data):
     with bad_tree(data) as (root, named):
         targets = root.parent / "targets.json"
-        targets.write_text(json.dumps({"workloads": {"tiny": {
-            "target_metric_name": "accuracy", "validation_target_value": 0.5}}}))
-        argv = ["score", "--submission_directory", str(root), "--workload_targets",
-                str(targets), "--self_tuning_ruleset"]
+        targets.write_text(
+            json.dumps(
+                {
+                    "workloads": {
+                        "tiny": {"target_metric_name": "accuracy", "validation_target_value": 0.5}
+                    }
+                }
+            )
+        )
+        argv = [
+            "score",
+            "--submission_directory",
+            str(root),
+            "--workload_targets",
+            str(targets),
+            "--self_tuning_ruleset",
+        ]
         code, err = run_cli(argv)
         assert code == 0 and (named is None) == (err == "")
         assert all(line.startswith("sfadamw score: warning: ") for line in err.splitlines())
@@ -175,13 +214,23 @@ def test_no_readable_trials_is_an_error(tmp_path, make):
 
 def test_missing_folder_and_timestamped_resume(tmp_path):
     targets = tmp_path / "t.json"
-    code, err = run_cli(["score", "--submission_directory", str(tmp_path), "--workload_targets",
-                         str(targets)])
+    code, err = run_cli(
+        ["score", "--submission_directory", str(tmp_path), "--workload_targets", str(targets)]
+    )
     assert code == 2 and err.startswith(f"sfadamw score: error: targets file {targets} not found")
-    targets.write_text('{"workloads": {"tiny": {"target_metric_name": "accuracy", '
-                       '"validation_target_value": 0.5}}}')
-    code, err = run_cli(["score", "--submission_directory", str(tmp_path / "nope"),
-                         "--workload_targets", str(targets)])
+    targets.write_text(
+        '{"workloads": {"tiny": {"target_metric_name": "accuracy", '
+        '"validation_target_value": 0.5}}}'
+    )
+    code, err = run_cli(
+        [
+            "score",
+            "--submission_directory",
+            str(tmp_path / "nope"),
+            "--workload_targets",
+            str(targets),
+        ]
+    )
     assert code == 2 and "nope is not a folder" in err and len(err.splitlines()) == 1
     make_tree(tmp_path / "a")
     (tmp_path / "a" / "sub").rename(tmp_path / "a" / "sub-2024-01-02-03-04-05")
@@ -194,8 +243,10 @@ def test_bad_table_is_one_line_error(tmp_path, content):
     table = tmp_path / "table.csv.gz"
     table.write_bytes(content)
     targets = tmp_path / "t.json"
-    targets.write_text('{"workloads": {"tiny": {"target_metric_name": "accuracy", '
-                       '"validation_target_value": 0.5}}}')
+    targets.write_text(
+        '{"workloads": {"tiny": {"target_metric_name": "accuracy", '
+        '"validation_target_value": 0.5}}}'
+    )
     code, err = run_cli(["score", "--table", str(table), "--workload_targets", str(targets)])
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith(f"sfadamw score: error: table {table}")

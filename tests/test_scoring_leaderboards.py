@@ -25,9 +25,18 @@ DATA = SHARED / "data" / "algoperf_leaderboards"
 V06_TARGETS = "workload_targets_v06_8workloads_DERIVED.json"
 #: set -> (table, targets file, self-tuning, published scores rounded to 4 decimals)
 SETS = {
-    "v05_self_tuning": ("workload_targets_v05.json", True, {
-        "schedule_free_adamw": 0.8542, "baseline": 0.8194, "nadamw_sequential": 0.3308,
-        "sinv6_75": 0.1420, "sinv6": 0.0903, "adamg": 0.0}),
+    "v05_self_tuning": (
+        "workload_targets_v05.json",
+        True,
+        {
+            "schedule_free_adamw": 0.8542,
+            "baseline": 0.8194,
+            "nadamw_sequential": 0.3308,
+            "sinv6_75": 0.1420,
+            "sinv6": 0.0903,
+            "adamg": 0.0,
+        },
+    ),
     "v06_external_tuning": (V06_TARGETS, False, {"shampoo": 0.6244, "baseline": 0.4590}),
     "v06_self_tuning": (V06_TARGETS, True, {"schedule_free_adamw_v2": 0.75}),
 }
@@ -137,7 +146,8 @@ def test_tie_breaks_are_exactly_the_listed_ones(data, scored):
         assert sorted(group["trial"]) == row.tied_trials.split(";")
         assert int(group["eval_index"].iloc[0]) == row.eval_index
         study = result.studies.set_index(["submission", "workload", "study"]).loc[
-            (key[0], key[1].rsplit("_", 1)[0], key[2])]
+            (key[0], key[1].rsplit("_", 1)[0], key[2])
+        ]
         assert study["time"] == group["time"].min()
         if study["trial"] != row.chosen_trial:
             changed.add(key)
@@ -147,8 +157,11 @@ def test_tie_breaks_are_exactly_the_listed_ones(data, scored):
     def rescore(choice: dict) -> tuple[pd.DataFrame, pd.Series]:
         studies = result.studies.copy()
         for (submission, folder, study), time in choice.items():
-            mask = ((studies["submission"] == submission) & (studies["study"] == study)
-                    & (studies["workload"] == folder.rsplit("_", 1)[0]))
+            mask = (
+                (studies["submission"] == submission)
+                & (studies["study"] == study)
+                & (studies["workload"] == folder.rsplit("_", 1)[0])
+            )
             studies.loc[mask, "time"] = time
         times = studies.groupby(["submission", "workload"])["time"].median().unstack()
         targets = targets_of(data, "v06_external_tuning")
@@ -179,17 +192,32 @@ def test_harness_layout_round_trip(data, scored, tmp_path):
 
 def test_cli_writes_official_outputs(data, tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["score", "--table", str(data / "v05_self_tuning.csv.gz"), "--version", "v05",
-            "--workload_targets", str(data / "targets" / "workload_targets_v05.json"),
-            "--self_tuning_ruleset", "--compute_performance_profiles", "--output_dir", str(out)]
+    argv = [
+        "score",
+        "--table",
+        str(data / "v05_self_tuning.csv.gz"),
+        "--version",
+        "v05",
+        "--workload_targets",
+        str(data / "targets" / "workload_targets_v05.json"),
+        "--self_tuning_ruleset",
+        "--compute_performance_profiles",
+        "--output_dir",
+        str(out),
+    ]
     assert cli.main(argv) == 0
     captured = capsys.readouterr()
     assert "schedule_free_adamw  0.8542" in captured.out
     assert "sinv6: no runs of workload criteo1tb" in captured.err
     names = {p.name for p in out.iterdir()}
-    assert names == {"time_to_targets.csv", "study_times.csv", "scores.csv",
-                     "performance_profile.csv", "performance_profile.png",
-                     "performance_profile.pdf"}
+    assert names == {
+        "time_to_targets.csv",
+        "study_times.csv",
+        "scores.csv",
+        "performance_profile.csv",
+        "performance_profile.png",
+        "performance_profile.pdf",
+    }
     for name in ("scores.csv", "time_to_targets.csv", "performance_profile_score.csv"):
         expected = read_expected(data / "expected" / "v05_self_tuning" / name)
         ours = read_expected(out / name.replace("_score", ""))
@@ -199,8 +227,14 @@ def test_cli_writes_official_outputs(data, tmp_path, capsys):
 
 
 def test_cli_strict_stops_at_first_problem(data, capsys):
-    argv = ["score", "--table", str(data / "v06_external_tuning.csv.gz"), "--strict",
-            "--workload_targets", str(data / "targets" / V06_TARGETS)]
+    argv = [
+        "score",
+        "--table",
+        str(data / "v06_external_tuning.csv.gz"),
+        "--strict",
+        "--workload_targets",
+        str(data / "targets" / V06_TARGETS),
+    ]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--strict" in err

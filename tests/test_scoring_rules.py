@@ -24,8 +24,9 @@ from tests.scoring_logs import TARGETS, write_trial
 INF = np.inf
 
 
-def study_result(tmp_path, trials: dict[str, tuple[list, list]], workload="tiny",
-                 metric="accuracy"):
+def study_result(
+    tmp_path, trials: dict[str, tuple[list, list]], workload="tiny", metric="accuracy"
+):
     for trial, (times, values) in trials.items():
         write_trial(tmp_path, "sub", "study_0", f"{workload}_jax", trial, times, values, metric)
     logs = read_experiment_dir(tmp_path, TARGETS)
@@ -38,8 +39,12 @@ def test_first_hit_in_file_order_with_equality(tmp_path):
 
 
 def test_minimised_metric_and_nan_never_reaches(tmp_path):
-    trials, _ = study_result(tmp_path, {"trial_1": ([1.0, 2.0, 3.0], [float("nan"), 0.31, 0.3])},
-                             workload="small", metric="loss")
+    trials, _ = study_result(
+        tmp_path,
+        {"trial_1": ([1.0, 2.0, 3.0], [float("nan"), 0.31, 0.3])},
+        workload="small",
+        metric="loss",
+    )
     assert trials.loc[0, "eval_index"] == 2 and trials.loc[0, "time"] == 3.0
 
 
@@ -50,26 +55,46 @@ def test_never_reached_is_inf(tmp_path):
 
 def test_study_takes_earliest_eval_index_not_smallest_time(tmp_path):
     """§2: trial_2 reaches at eval 1 (t=100), trial_1 at eval 2 (t=30): trial_2 counts."""
-    _, studies = study_result(tmp_path, {"trial_1": ([10.0, 20.0, 30.0], [0.1, 0.2, 0.6]),
-                                         "trial_2": ([5.0, 100.0], [0.1, 0.7])})
+    _, studies = study_result(
+        tmp_path,
+        {"trial_1": ([10.0, 20.0, 30.0], [0.1, 0.2, 0.6]), "trial_2": ([5.0, 100.0], [0.1, 0.7])},
+    )
     assert studies.loc[0, "trial"] == "trial_2" and studies.loc[0, "time"] == 100.0
 
 
 def test_tie_at_same_eval_index_takes_smaller_time(tmp_path):
-    _, studies = study_result(tmp_path, {"trial_1": ([10.0, 50.0], [0.1, 0.6]),
-                                         "trial_2": ([10.0, 40.0], [0.1, 0.6]),
-                                         "trial_3": ([10.0, 45.0], [0.1, 0.6])})
+    _, studies = study_result(
+        tmp_path,
+        {
+            "trial_1": ([10.0, 50.0], [0.1, 0.6]),
+            "trial_2": ([10.0, 40.0], [0.1, 0.6]),
+            "trial_3": ([10.0, 45.0], [0.1, 0.6]),
+        },
+    )
     assert studies.loc[0, "trial"] == "trial_2" and studies.loc[0, "time"] == 40.0
 
 
-@pytest.mark.parametrize("study_values, expected", [
-    ([10.0, INF, 20.0], 20.0), ([10.0, INF, INF], INF), ([10.0, 20.0], 15.0), ([10.0, INF], INF),
-])
+@pytest.mark.parametrize(
+    "study_values, expected",
+    [
+        ([10.0, INF, 20.0], 20.0),
+        ([10.0, INF, INF], INF),
+        ([10.0, 20.0], 15.0),
+        ([10.0, INF], INF),
+    ],
+)
 def test_median_over_studies(tmp_path, study_values, expected):
     for k, t in enumerate(study_values):
         value = 0.9 if np.isfinite(t) else 0.1
-        write_trial(tmp_path, "sub", f"study_{k}", "tiny_pytorch", "trial_1", [t if value > 0.5
-                    else 1.0], [value])
+        write_trial(
+            tmp_path,
+            "sub",
+            f"study_{k}",
+            "tiny_pytorch",
+            "trial_1",
+            [t if value > 0.5 else 1.0],
+            [value],
+        )
     result = score_logs(read_experiment_dir(tmp_path, TARGETS), TARGETS)
     assert result.time_to_targets.loc["sub", "tiny"] == expected
     assert np.isnan(result.time_to_targets.loc["sub", "small"])  # no runs
@@ -79,9 +104,10 @@ def test_held_out_gate_and_four_times_cut():
     """§4-5 written out on four submissions with base ``a`` and held-out variant ``a_v``."""
     targets = Targets.from_mapping({"a": ("loss", 1), "a_v": ("loss", 1)}, base=("a",))
     targets = Targets(targets.workloads, ("a",), ("a_v",))
-    times = pd.DataFrame({"a": [10.0, 20.0, INF, 40.0, 10.0],
-                          "a_v": [10.0, 100.0, 1.0, 40.0, np.nan]},
-                         index=["s1", "s2", "s3", "s4", "s5"])
+    times = pd.DataFrame(
+        {"a": [10.0, 20.0, INF, 40.0, 10.0], "a_v": [10.0, 100.0, 1.0, 40.0, np.nan]},
+        index=["s1", "s2", "s3", "s4", "s5"],
+    )
     adjusted = adjusted_times(times, targets)
     # s2: variant 100 > 4 x 10 -> base gated; s3: variant set to inf first (base inf), so the
     # variant's best is 10, not 1; s4: exactly 4 x best survives; s5: variant never run.
@@ -143,12 +169,22 @@ def test_targets_from_mapping():
 def test_target_file_of_embedded_workloads(tmp_path):
     """A target file may give lower_is_better; base_workloads defaults to every workload."""
     path = tmp_path / "targets.json"
-    path.write_text('{"workloads": {"tiny": {"target_metric_name": "neg_loss", '
-                    '"validation_target_value": -0.5, "lower_is_better": false}}}')
+    path.write_text(
+        '{"workloads": {"tiny": {"target_metric_name": "neg_loss", '
+        '"validation_target_value": -0.5, "lower_is_better": false}}}'
+    )
     targets = load_targets(path)
     assert targets.base == ("tiny",) and not targets.workloads["tiny"].lower_is_better
-    write_trial(tmp_path / "logs", "sub", "study_0", "tiny_pytorch", "trial_1",
-                [1.0, 2.0, 3.0], [-0.9, -0.4, -0.6], metric="neg_loss")
+    write_trial(
+        tmp_path / "logs",
+        "sub",
+        "study_0",
+        "tiny_pytorch",
+        "trial_1",
+        [1.0, 2.0, 3.0],
+        [-0.9, -0.4, -0.6],
+        metric="neg_loss",
+    )
     result = score_logs(read_experiment_dir(tmp_path / "logs", targets), targets)
     assert result.time_to_targets.loc["sub", "tiny"] == 2.0 and result.scores["sub"] == 1.0
     path.write_text('{"workloads": {"tiny": {"target": 1}}}')
