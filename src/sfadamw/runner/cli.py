@@ -88,9 +88,13 @@ def resolve_workload(name: str, framework: str):
     if ":" in name:
         module_name, class_name = name.split(":", 1)
         try:
-            return getattr(importlib.import_module(module_name), class_name)()
+            workload = getattr(importlib.import_module(module_name), class_name)()
         except (ImportError, AttributeError) as e:
             raise WorkloadError(f"cannot load workload {name!r}: {e}") from None
+        if workload.framework != framework:
+            raise WorkloadError(f"workload {name!r} is a {workload.framework} workload, not "
+                                f"{framework}; pass --framework={workload.framework}")
+        return workload
     return workloads.get_workload(name, framework)
 
 
