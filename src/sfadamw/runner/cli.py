@@ -31,7 +31,10 @@ from sfadamw.runner import harness, logs, search_space
 from sfadamw.runner import submission as submission_loader
 from sfadamw.runner.loop import TrialConfig, TrialResult, train_once
 
-DEFAULT_SUBMISSION = "submissions/self_tuning/schedule_free_adamw/pytorch/submission.py"
+#: Our submission for the chosen framework, relative to the working directory or, failing
+#: that, to the checkout this package runs from.
+DEFAULT_SUBMISSION = "submissions/self_tuning/schedule_free_adamw/{framework}/submission.py"
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
 
 def make_flags() -> flags.FlagValues:
@@ -41,8 +44,9 @@ def make_flags() -> flags.FlagValues:
     flags.DEFINE_string("workload", workloads.DEFAULT_WORKLOAD,
                         "embedded workload name (or module:Class), or an official one", **d)
     flags.DEFINE_enum("framework", "pytorch", ["pytorch", "jax"], "framework", **d)
-    flags.DEFINE_string("submission_path", DEFAULT_SUBMISSION,
-                        "submission.py file, its folder, or a dotted module path", **d)
+    flags.DEFINE_string("submission_path", None,
+                        "submission.py file, its folder, or a dotted module path (default: "
+                        + DEFAULT_SUBMISSION + ")", **d)
     flags.DEFINE_enum("tuning_ruleset", "self", ["external", "self"], "tuning ruleset", **d)
     flags.DEFINE_string("tuning_search_space", None,
                         "search space JSON (external; default: the one beside the submission)",
@@ -80,6 +84,11 @@ def parse(argv: list[str]) -> flags.FlagValues:
             raise UserError(f"--{name} must be >= 1, got {value}")
     if fv.overwrite and fv.resume_last_run:
         raise UserError("--overwrite and --resume_last_run exclude each other; pick one")
+    if fv.submission_path is None:
+        default = DEFAULT_SUBMISSION.format(framework=fv.framework)
+        in_repo = os.path.join(REPO_ROOT, default)
+        fv.submission_path = default if os.path.exists(default) or not os.path.exists(
+            in_repo) else in_repo
     return fv
 
 
@@ -184,9 +193,9 @@ def main(argv: list[str]) -> int:
     trials = trial_points(fv)
     name = fv.experiment_name or submission_loader.default_experiment_name(fv.submission_path)
     path = os.path.join(fv.experiment_dir, name, f"{workload.name}_{fv.framework}")
-    check_experiment_path(path, fv)
-
-    rank = int(os.environ.get("RANK", 0))
+    rank = int(os.environ.get("RANK", 0))  # under torchrun only rank 0 writes
+    if rank == 0:
+        check_experiment_path(path, fv)
     if fv.overwrite and os.path.exists(path) and rank == 0:
         shutil.rmtree(path)
     seed = fv.rng_seed
@@ -197,8 +206,10 @@ def main(argv: list[str]) -> int:
 
     for trial, point in trials:
         folder = logs.trial_dir(path, trial)
-        os.makedirs(folder, exist_ok=True)
-        preemption = len([f for f in os.listdir(folder) if f.startswith("meta_data_")])
+        if rank == 0:
+            os.makedirs(folder, exist_ok=True)
+        existing = os.listdir(folder) if os.path.isdir(folder) else []
+        preemption = len([f for f in existing if f.startswith("meta_data_")])
         trial_seed = seed + trial - 1
         if rank == 0:
             if point is not None:
