@@ -75,8 +75,10 @@ class ScheduleFreeConfig:
                 "second_moment_dtype must be None, 'float32' or 'bfloat16', "
                 f"got {self.second_moment_dtype!r}",
             ),
-            (self.weight_lr in ("lr_max", "lr"), f"weight_lr must be 'lr_max' or 'lr', "
-             f"got {self.weight_lr!r}"),
+            (
+                self.weight_lr in ("lr_max", "lr"),
+                f"weight_lr must be 'lr_max' or 'lr', got {self.weight_lr!r}",
+            ),
             (not (self.decay_at == "x" and b1 == 0.0), "decay_at='x' needs beta1 > 0"),
         ]
         for ok, message in checks:

@@ -146,8 +146,15 @@ class Workload(abc.ABC):
 
     @abc.abstractmethod
     def _eval_model_on_split(
-        self, split: str, num_examples: int, global_batch_size: int, params, model_state, rng,
-        data_dir: str | None, global_step: int = 0,
+        self,
+        split: str,
+        num_examples: int,
+        global_batch_size: int,
+        params,
+        model_state,
+        rng,
+        data_dir: str | None,
+        global_step: int = 0,
     ) -> dict[str, float]:
         """Metrics on one split, unprefixed (e.g. ``{'accuracy': .., 'loss': ..}``)."""
 

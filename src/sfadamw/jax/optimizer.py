@@ -1,0 +1,296 @@
+"""Schedule-Free AdamW as an optax gradient transformation.
+
+The method keeps three points per parameter: the base iterate z, its weighted
+average x (where the model is evaluated) and the interpolation
+``y = (1 - b1) z + b1 x`` (where gradients are taken). As in optax, the params
+a training loop holds are y; the state holds z and the second moment v, so the
+memory is that of AdamW. ``x = (y - (1 - b1) z) / b1`` is recovered on demand by
+:func:`eval_params`, and :func:`train_params` is its inverse. With ``b1 == 0``,
+y equals z and x cannot be recovered, so the state then also keeps x (as the
+PyTorch core does).
+
+The per-step scalars (warmup, lr_max, the averaging weight c_k, bias
+correction) come from :func:`sfadamw.schedule.step_scalars` with
+``xp=jax.numpy``, and the variant switches from
+:class:`sfadamw.presets.ScheduleFreeConfig`: one math for PyTorch and JAX. The
+elementwise part, for each leaf, computed in float32 (or the parameter dtype if
+wider)::
+
+    v  <- b2 v + (1 - b2) g^2                   (stored in the v dtype, then read back)
+    d   = sqrt(v / denom_div) + eps
+    u   = g / d + wd * p                        (p = y, or x = (y - (1 - b1) z) / b1)
+    y  <- lerp(y, z, c_k) + y_coef * u
+    z  <- z - alpha * u
+
+Sources: Defazio et al., "The Road Less Scheduled", NeurIPS 2024
+(arXiv:2405.15682), Algorithm 1; schedulefree 1.4.1 ``AdamWScheduleFree``;
+``optax.contrib.schedule_free`` (same params-hold-y convention and the same
+eval-point formula; our warmup differs, see the README).
+
+Precision of the optax interface. optax returns *updates* that
+``optax.apply_updates`` adds to the params, so the new params are
+``fl(y + fl(y_new - y))`` rather than ``y_new``. When ``y_new / 2 <= y <= 2 y_new``
+the difference is exact (Sterbenz) and so is the sum; otherwise the error is at
+most ``u (|y_new| + |y_new - y|)`` with ``u = 2^-24`` in float32, which only
+happens for entries smaller in magnitude than one step. :func:`schedule_free_step`
+returns ``y_new`` itself for callers who want to skip that rounding.
+
+Only APIs present in optax 0.2.2 (the AlgoPerf pin) are used here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from sfadamw.presets import ScheduleFreeConfig, get_preset
+from sfadamw.schedule import step_scalars
+
+
+class ScheduleFreeState(NamedTuple):
+    """State of :func:`schedule_free_adamw`; every leaf is an array (no host sync).
+
+    ``count`` is the number of steps taken (int32); ``lr_max`` and
+    ``weight_sum`` are the running max of lr_k and the sum of averaging weights;
+    ``b1`` is beta1 (so that :func:`eval_params` needs only the state); ``z``
+    and ``v`` mirror the params; ``x`` mirrors them only when ``b1 == 0`` and is
+    ``None`` otherwise.
+    """
+
+    count: jax.Array
+    lr_max: jax.Array
+    weight_sum: jax.Array
+    b1: jax.Array
+    z: optax.Params
+    v: optax.Params
+    x: optax.Params | None = None
+
+
+def schedule_free_config(
+    lr: float | None = None,
+    betas: tuple[float, float] | None = None,
+    eps: float | None = None,
+    weight_decay: float | None = None,
+    warmup_steps: int | None = None,
+    r: float | None = None,
+    weight_lr_power: float | None = None,
+    *,
+    preset: str | None = None,
+    decay_at: str | None = None,
+    bias_correction: str | None = None,
+    second_moment_dtype: str | None = None,
+    lr_floor: float | None = None,
+    weight_lr: str | None = None,
+    config: ScheduleFreeConfig | None = None,
+) -> ScheduleFreeConfig:
+    """The configuration the keyword arguments describe.
+
+    The base is ``config`` if given, else the preset (default ``"paper"``);
+    every argument that is not ``None`` overrides the base's value. Raises
+    ``ValueError`` for an unknown preset, out-of-range values, or both
+    ``preset`` and ``config``.
+    """
+    overrides = {
+        name: value
+        for name, value in dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            warmup_steps=warmup_steps,
+            r=r,
+            weight_lr_power=weight_lr_power,
+            decay_at=decay_at,
+            bias_correction=bias_correction,
+            second_moment_dtype=second_moment_dtype,
+            lr_floor=lr_floor,
+            weight_lr=weight_lr,
+        ).items()
+        if value is not None
+    }
+    if config is not None:
+        if preset is not None:
+            raise ValueError("pass either preset or config, not both")
+        return config.replace(**overrides) if overrides else config
+    return get_preset(preset or "paper", **overrides)
+
+
+def _compute_dtype(dtype: Any) -> Any:
+    return jnp.promote_types(dtype, jnp.float32)
+
+
+def _x_from_yz(y: jax.Array, z: jax.Array, b1: Any) -> jax.Array:
+    """x = (y - (1 - b1) z) / b1, in the compute dtype."""
+    dtype = _compute_dtype(jnp.result_type(y, z))
+    return (y.astype(dtype) - (1.0 - b1) * z.astype(dtype)) / b1
+
+
+def init_state(
+    params: optax.Params, config: ScheduleFreeConfig, state_dtype: Any = None
+) -> ScheduleFreeState:
+    """Fresh state: k = 0, z = params (cast to ``state_dtype``), v = 0, x = params if b1 == 0.
+
+    v is stored in ``config.second_moment_dtype`` if set, else ``state_dtype``
+    if given, else the parameter dtype.
+    """
+    v_dtype = config.second_moment_dtype or state_dtype
+    z = jax.tree_util.tree_map(
+        lambda p: jnp.array(p, dtype=state_dtype or p.dtype, copy=True), params
+    )
+    v = jax.tree_util.tree_map(lambda p: jnp.zeros(p.shape, v_dtype or p.dtype), params)
+    x = None
+    if config.betas[0] == 0.0:
+        x = jax.tree_util.tree_map(lambda p: jnp.array(p, copy=True), params)
+    return ScheduleFreeState(
+        count=jnp.zeros([], jnp.int32),
+        lr_max=jnp.zeros([], jnp.float32),
+        weight_sum=jnp.zeros([], jnp.float32),
+        b1=jnp.asarray(config.betas[0], jnp.float32),
+        z=z,
+        v=v,
+        x=x,
+    )
+
+
+def schedule_free_step(
+    config: ScheduleFreeConfig,
+    grads: optax.Updates,
+    state: ScheduleFreeState,
+    params: optax.Params,
+) -> tuple[optax.Params, ScheduleFreeState]:
+    """One step: ``(y, state) -> (y_new, new_state)``, with ``y_new`` exactly as computed.
+
+    The same update as the transformation's, without the round trip through
+    ``y_new - y`` (see the module docstring for that bound). Pure and jit-able.
+    """
+    b1, b2 = config.betas
+    s = step_scalars(config, state.count, state.lr_max, state.weight_sum, xp=jnp)
+
+    def leaf(g, y, z, v):
+        dtype = _compute_dtype(y.dtype)
+        g32, y32, z32 = g.astype(dtype), y.astype(dtype), z.astype(dtype)
+        v_new = (b2 * v.astype(dtype) + ((1.0 - b2) * g32) * g32).astype(v.dtype)
+        denom = jnp.sqrt(v_new.astype(dtype) / s.denom_div) + config.eps
+        u = g32 / denom
+        if config.weight_decay:
+            p = y32 if config.decay_at == "y" else _x_from_yz(y32, z32, b1)
+            u = u + config.weight_decay * p
+        y_new = y32 + s.ckp1 * (z32 - y32) + s.y_coef * u
+        z_new = z32 - s.alpha * u
+        return y_new.astype(y.dtype), z_new.astype(z.dtype), v_new
+
+    treedef = jax.tree_util.tree_structure(params)
+    flat = [
+        treedef.flatten_up_to(tree) for tree in (grads, params, state.z, state.v)
+    ]
+    outs = [leaf(*args) for args in zip(*flat, strict=True)]
+    y_new, z_new, v_new = (
+        treedef.unflatten([out[i] for out in outs]) for i in range(3)
+    )
+    x_new = None
+    if state.x is not None:
+        x_new = jax.tree_util.tree_map(
+            lambda x, z: (x + s.ckp1 * (z.astype(x.dtype) - x)).astype(x.dtype), state.x, z_new
+        )
+    new_state = ScheduleFreeState(
+        count=state.count + 1,
+        lr_max=s.lr_max.astype(state.lr_max.dtype),
+        weight_sum=s.weight_sum.astype(state.weight_sum.dtype),
+        b1=state.b1,
+        z=z_new,
+        v=v_new,
+        x=x_new,
+    )
+    return y_new, new_state
+
+
+def schedule_free_adamw(
+    lr: float | None = None,
+    betas: tuple[float, float] | None = None,
+    eps: float | None = None,
+    weight_decay: float | None = None,
+    warmup_steps: int | None = None,
+    r: float | None = None,
+    weight_lr_power: float | None = None,
+    *,
+    preset: str | None = None,
+    decay_at: str | None = None,
+    bias_correction: str | None = None,
+    second_moment_dtype: str | None = None,
+    lr_floor: float | None = None,
+    weight_lr: str | None = None,
+    config: ScheduleFreeConfig | None = None,
+    state_dtype: Any = None,
+) -> optax.GradientTransformation:
+    """Schedule-Free AdamW as ``optax.GradientTransformation(init, update)``.
+
+    Hyperparameters as in :class:`sfadamw.presets.ScheduleFreeConfig`; ``None``
+    takes the value of ``preset`` (``"paper"``, ``"algoperf_v05"``,
+    ``"algoperf_v2"``; default ``"paper"``) or of ``config``. ``state_dtype``
+    sets the dtype of z (and of v unless the variant fixes
+    ``second_moment_dtype``). Params hold y; ``update(grads, state, params)``
+    needs ``params`` and returns ``y_new - y``; it must be the last
+    transformation of a chain (gradient transformations such as clipping may
+    precede it). Evaluate at :func:`eval_params` ``(state, params)``.
+    """
+    cfg = schedule_free_config(
+        lr,
+        betas,
+        eps,
+        weight_decay,
+        warmup_steps,
+        r,
+        weight_lr_power,
+        preset=preset,
+        decay_at=decay_at,
+        bias_correction=bias_correction,
+        second_moment_dtype=second_moment_dtype,
+        lr_floor=lr_floor,
+        weight_lr=weight_lr,
+        config=config,
+    )
+
+    def init_fn(params: optax.Params) -> ScheduleFreeState:
+        return init_state(params, cfg, state_dtype)
+
+    def update_fn(
+        grads: optax.Updates, state: ScheduleFreeState, params: optax.Params | None = None
+    ) -> tuple[optax.Updates, ScheduleFreeState]:
+        if params is None:
+            raise ValueError(
+                "schedule_free_adamw needs the current params: call update(grads, state, params)"
+            )
+        new_params, new_state = schedule_free_step(cfg, grads, state, params)
+        updates = jax.tree_util.tree_map(lambda n, p: n - p, new_params, params)
+        return updates, new_state
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def eval_params(state: ScheduleFreeState, params: optax.Params) -> optax.Params:
+    """The evaluation point x from the training params y: ``x = (y - (1 - b1) z) / b1``.
+
+    With ``b1 == 0`` the state's x buffer is returned. Leaves keep the params' dtypes.
+    """
+    if state.x is not None:
+        return jax.tree_util.tree_map(lambda x, p: x.astype(p.dtype), state.x, params)
+    return jax.tree_util.tree_map(
+        lambda y, z: _x_from_yz(y, z, state.b1).astype(y.dtype), params, state.z
+    )
+
+
+def train_params(state: ScheduleFreeState, x_params: optax.Params) -> optax.Params:
+    """The inverse of :func:`eval_params`: ``y = (1 - b1) z + b1 x``.
+
+    With ``b1 == 0``, y is z. Leaves keep the dtypes of ``x_params``.
+    """
+
+    def leaf(x, z):
+        dtype = _compute_dtype(jnp.result_type(x, z))
+        y = (1.0 - state.b1) * z.astype(dtype) + state.b1 * x.astype(dtype)
+        return y.astype(x.dtype)
+
+    return jax.tree_util.tree_map(leaf, x_params, state.z)
