@@ -113,7 +113,8 @@ def test_batch_sizes_raise_value_error_for_unknown_workloads():
 
 @pytest.mark.parametrize("framework", ["pytorch", "jax"])
 def test_baseline_runs_under_the_runner(tmp_path, monkeypatch, framework):
-    monkeypatch.setitem(workload_settings.BATCH_SIZES, "tiny", 32)
+    monkeypatch.setitem(workload_settings.BATCH_SIZES, "tiny",
+                        dict.fromkeys(workload_settings.COLUMNS, 32))
     space = tmp_path / "space.json"
     space.write_text(json.dumps([{"learning_rate": 0.05, "one_minus_beta1": 0.1, "beta2": 0.99,
                                   "weight_decay": 0.0, "warmup_factor": 0.05}]))
