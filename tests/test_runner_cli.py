@@ -171,3 +171,27 @@ def test_official_workload_is_handed_to_the_harness(tmp_path):
                  "--overwrite=true"):
         assert flag in passed
     assert not any("eval_every_steps" in a for a in passed)
+
+
+def test_resuming_a_finished_trial_trains_nothing_more(tmp_path, capsys):
+    flags = ["--max_global_steps=6", "--eval_every_steps=3"]
+    assert run(tmp_path, *flags) == 0
+    trial = tmp_path / "exp" / "tiny_pytorch" / "trial_1"
+    before = (trial / "eval_measurements.csv").read_text()
+    first = capsys.readouterr().out
+    assert run(tmp_path, *flags, "--resume_last_run") == 0
+    assert (trial / "eval_measurements.csv").read_text() == before
+    assert capsys.readouterr().out == first  # the same summary line
+
+
+def test_checkpoint_with_arbitrary_pickles_is_refused(tmp_path, capsys):
+    import torch
+
+    assert run(tmp_path, "--max_global_steps=2") == 0
+    trial = tmp_path / "exp" / "tiny_pytorch" / "trial_1"
+    torch.save({"params": search_space.KNOWN_RANGES, "evil": capsys.__class__},
+               trial / "checkpoint.pt")
+    capsys.readouterr()
+    assert run(tmp_path, "--max_global_steps=2", "--resume_last_run") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot resume from" in err
