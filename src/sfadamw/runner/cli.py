@@ -149,11 +149,13 @@ def check_experiment_path(path: str, fv: flags.FlagValues) -> None:
                               "a writable folder)")
 
 
-def previous_seed(folder: str) -> int | None:
+def previous_seed(folder: str, trial: int) -> int | None:
+    """The run's --rng_seed as recorded by trial ``trial`` (which used rng_seed + trial - 1)."""
     meta = os.path.join(folder, "meta_data_0.json")
     if os.path.isfile(meta):
         with open(meta, encoding="utf-8") as f:
-            return json.load(f).get("rng_seed")
+            seed = json.load(f).get("rng_seed")
+        return None if seed is None else int(seed) - (trial - 1)
     return None
 
 
@@ -200,7 +202,7 @@ def main(argv: list[str]) -> int:
         shutil.rmtree(path)
     seed = fv.rng_seed
     if seed is None and fv.resume_last_run:
-        seed = previous_seed(logs.trial_dir(path, trials[0][0]))
+        seed = previous_seed(logs.trial_dir(path, trials[0][0]), trials[0][0])
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little") >> 1
 
