@@ -195,3 +195,20 @@ def test_checkpoint_with_arbitrary_pickles_is_refused(tmp_path, capsys):
     assert run(tmp_path, "--max_global_steps=2", "--resume_last_run") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot resume from" in err
+
+
+def test_resume_without_rng_seed_reuses_the_recorded_one(tmp_path):
+    from sfadamw.runner import cli as run_cli
+
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps([{"learning_rate": 0.1}, {"learning_rate": 0.2}]))
+    argv = ["run", f"--workload={TORCH}", f"--submission_path={SGD}",
+            f"--experiment_dir={tmp_path}", "--experiment_name=e", "--tuning_ruleset=external",
+            f"--tuning_search_space={space}", "--num_tuning_trials=2", "--hparam_start_index=1",
+            "--max_global_steps=2"]
+    assert cli.main([*argv, "--rng_seed=7"]) == 0
+    trial = tmp_path / "e" / "tiny_pytorch" / "trial_2"
+    assert json.loads((trial / "meta_data_0.json").read_text())["rng_seed"] == 8
+    assert run_cli.previous_seed(str(trial), 2) == 7
+    assert cli.main([*argv, "--resume_last_run"]) == 0
+    assert json.loads((trial / "meta_data_1.json").read_text())["rng_seed"] == 8
