@@ -33,7 +33,9 @@ Run (one workload per process; ``--threads 1`` lets two run side by side)::
     PYTHONPATH=src python benchmarks/calibrate_workloads.py digits_resnet --threads 1
 
 It prints the proposed settings and writes the curves and figures to
-``results/calibration/<workload>.json`` (atomically).
+``results/calibration/<workload>.json`` (atomically). ``--from-log LOG``
+redoes steps 5-6 from the runs printed in a calibration log (the finished
+ones), without training.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import argparse
 import json
 import math
 import os
+import re
 import statistics
 import tempfile
 import time
@@ -54,10 +57,10 @@ from sfadamw.workloads import get_workload
 
 #: workload -> (step_hint, batch size)
 SETUP = {
-    "digits_resnet": (800, 128),
-    "digits_vit": (800, 64),
+    "digits_resnet": (400, 128),
+    "digits_vit": (400, 64),
     "synth_dlrm": (1500, 1024),
-    "phantom_unet": (600, 16),
+    "phantom_unet": (300, 16),
 }
 LR_GRID = (1e-3, 3e-3, 9e-3)
 WEIGHT_DECAY = 0.05
@@ -121,13 +124,7 @@ def train_curve(name: str, lr: float, seed: int) -> dict:
                 f"val={point['validation']:.4f} test={point['test']:.4f}",
                 flush=True,
             )
-    return {
-        "lr": lr,
-        "seed": seed,
-        "curve": curve,
-        "steps_per_sec": step_hint / train_time,
-        "steps_per_cpu_sec": step_hint / cpu_time,
-    }
+    return {"lr": lr, "seed": seed, "curve": curve}
 
 
 def _round_easier(value: float, lower_is_better: bool) -> float:
@@ -136,22 +133,32 @@ def _round_easier(value: float, lower_is_better: bool) -> float:
 
 
 def calibrate(name: str) -> dict:
+    """Steps 3-4 of the procedure (training), then :func:`summarise`."""
+    workload = get_workload(name, "pytorch")
+    best = min if workload.target_metric_lower_is_better else max
+    grid = [train_curve(name, lr, 0) for lr in LR_GRID]
+    tuned = best(grid, key=lambda run: run["curve"][-1]["validation"])
+    return summarise(name, grid, [train_curve(name, tuned["lr"], seed) for seed in (1, 2)])
+
+
+def summarise(name: str, grid: list[dict], reruns: list[dict]) -> dict:
+    """Steps 5-6 of the procedure from finished runs (seed-0 grid, reruns of the best lr)."""
     workload = get_workload(name, "pytorch")
     lower = workload.target_metric_lower_is_better
     best = min if lower else max
     worst = max if lower else min
-    grid = [train_curve(name, lr, 0) for lr in LR_GRID]
     tuned = best(grid, key=lambda run: run["curve"][-1]["validation"])
-    runs = [tuned] + [train_curve(name, tuned["lr"], seed) for seed in (1, 2)]
+    runs = [tuned] + [r for r in reruns if r["lr"] == tuned["lr"]]
     targets = {
         split: _round_easier(worst(best(p[split] for p in r["curve"]) for r in runs), lower)
         for split in ("validation", "test")
     }
-    reached = (
-        (lambda v: v <= targets["validation"]) if lower else (lambda v: v >= targets["validation"])
-    )
-    times = [next(p["cpu_time"] for p in r["curve"] if reached(p["validation"])) for r in runs]
-    steps = [next(p["step"] for p in r["curve"] if reached(p["validation"])) for r in runs]
+
+    def reached(value: float) -> bool:
+        return value <= targets["validation"] if lower else value >= targets["validation"]
+
+    first = [next(p for p in r["curve"] if reached(p["validation"])) for r in runs]
+    times = [p["cpu_time"] for p in first]
     budget = 10 * math.ceil(3 * statistics.median(times) / 10)
     step_hint, batch_size = SETUP[name]
     return {
@@ -159,21 +166,49 @@ def calibrate(name: str) -> dict:
         "optimizer": "torch.optim.NAdam(decoupled_weight_decay=True) (NAdamW)",
         "step_hint": step_hint,
         "batch_size": batch_size,
-        "lr_grid": list(LR_GRID),
+        "lr_grid": [r["lr"] for r in grid],
         "weight_decay": WEIGHT_DECAY,
         "tuned_lr": tuned["lr"],
+        "seeds": [r["seed"] for r in runs],
         "grid_final_validation": {str(r["lr"]): r["curve"][-1]["validation"] for r in grid},
         "validation_target": targets["validation"],
         "test_target": targets["test"],
-        "steps_to_target": steps,
+        "steps_to_target": [p["step"] for p in first],
         "cpu_time_to_target_sec": times,
-        "steps_per_sec": [r["steps_per_sec"] for r in runs],
-        "steps_per_cpu_sec": [r["steps_per_cpu_sec"] for r in runs],
+        "steps_per_cpu_sec": [r["curve"][-1]["step"] / r["curve"][-1]["cpu_time"] for r in runs],
         "max_allowed_runtime_sec": budget,
         "eval_period_time_sec": max(0.5, round(budget / 30 * 2) / 2),
         "runs": grid + runs[1:],
-        "torch_threads": torch.get_num_threads(),
     }
+
+
+_LINE = re.compile(
+    r"^\s+(?P<name>\w+) lr=(?P<lr>\S+) seed=(?P<seed>\d+) step=(?P<step>\d+) "
+    r"t=(?P<t>\S+)s cpu=(?P<cpu>\S+)s val=(?P<val>\S+) test=(?P<test>\S+)$"
+)
+
+
+def runs_from_log(path: Path, name: str) -> tuple[list[dict], list[dict]]:
+    """The finished runs (all ``step_hint`` steps) printed in a calibration log."""
+    curves: dict[tuple[float, int], list[dict]] = {}
+    for line in path.read_text().splitlines():
+        m = _LINE.match(line)
+        if m and m["name"] == name:
+            curves.setdefault((float(m["lr"]), int(m["seed"])), []).append(
+                {
+                    "step": int(m["step"]),
+                    "train_time": float(m["t"]),
+                    "cpu_time": float(m["cpu"]),
+                    "validation": float(m["val"]),
+                    "test": float(m["test"]),
+                }
+            )
+    runs = [
+        {"lr": lr, "seed": seed, "curve": c}
+        for (lr, seed), c in curves.items()
+        if c[-1]["step"] == SETUP[name][0]
+    ]
+    return [r for r in runs if r["seed"] == 0], [r for r in runs if r["seed"] != 0]
 
 
 def _write_atomic(path: Path, payload: dict) -> None:
@@ -188,11 +223,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("workloads", nargs="+", choices=sorted(SETUP))
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--out", type=Path, default=Path("results/calibration"))
+    parser.add_argument(
+        "--from-log",
+        type=Path,
+        default=None,
+        help="summarise the finished runs printed in this calibration log instead of training",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     for name in args.workloads:
-        result = calibrate(name)
+        if args.from_log:
+            result = summarise(name, *runs_from_log(args.from_log, name))
+        else:
+            result = calibrate(name)
+            result["torch_threads"] = torch.get_num_threads()
         _write_atomic(args.out / f"{name}.json", result)
         summary = {k: v for k, v in result.items() if k != "runs"}
         print(json.dumps(summary, indent=1), flush=True)
