@@ -10,5 +10,5 @@ EVAL_PERIOD_SEC = 5.0
 BUDGET_SEC = 180.0
 
 #: Channels of the first U-Net level (doubled at each of the POOL_LAYERS levels).
-CHANNELS = 16
+CHANNELS = 8
 POOL_LAYERS = 2
