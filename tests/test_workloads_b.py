@@ -14,7 +14,9 @@ from __future__ import annotations
 import itertools
 import math
 
+import jax
 import numpy as np
+import optax
 import pytest
 import torch
 from sklearn.metrics import average_precision_score
@@ -163,8 +165,6 @@ def test_lm_corpus_is_the_stdlib_source():
 
 
 def test_seed_from_rng_accepts_ints_and_keys():
-    import jax
-
     assert seed_from_rng(5) == 5
     a, b = jax.random.split(jax.random.PRNGKey(0))
     assert seed_from_rng(a) != seed_from_rng(b)
@@ -181,8 +181,6 @@ def test_param_shapes_and_types(case):
         assert any(workload.is_output_params(k) for k in named)
         assert not all(workload.is_output_params(k) for k in named)
     else:
-        import jax
-
         shapes = jax.tree.map(lambda p: tuple(p.shape), params)
         assert workload.param_shapes == shapes
         assert jax.tree.structure(workload.model_params_types) == jax.tree.structure(params)
@@ -290,8 +288,10 @@ def test_ctc_loss_matches_brute_force_path_sum():
 # --- dropout and training ------------------------------------------------------------
 def test_dropout_rate_is_honoured(case):
     workload, params, batch = case
-    jax_rngs = workload.framework == "jax"
-    r1, r2 = (__import__("jax").random.PRNGKey(i) for i in (1, 2)) if jax_rngs else (1, 2)
+    if workload.framework == "jax":
+        r1, r2 = jax.random.PRNGKey(1), jax.random.PRNGKey(2)
+    else:
+        r1, r2 = 1, 2
     zero = [_forward(workload, params, batch, TRAIN, r, 0.0) for r in (r1, r2)]
     np.testing.assert_array_equal(zero[0], zero[1])
     np.testing.assert_allclose(zero[0], _forward(workload, params, batch, EVAL, r1, 0.5),
@@ -320,9 +320,6 @@ def test_a_few_steps_reduce_the_loss(case):
             optimizer.step()
             losses.append(loss.item())
     else:
-        import jax
-        import optax
-
         optimizer = optax.adam(3e-3)
         state = optimizer.init(params)
 
