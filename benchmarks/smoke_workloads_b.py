@@ -24,7 +24,7 @@ BATCH_SIZES = {"motif_gnn": 128, "numbers_transformer": 64, "synth_conformer": 3
                "pystdlib_gpt": 32}  # fmt: skip
 
 
-def _steps_torch(workload, batch_size: int, steps: int) -> None:
+def _steps_torch(workload, batch_size: int, steps: int) -> torch.nn.Module:
     model, state = workload.init_model_fn(0)
     queue = workload._build_input_queue(0, "train", None, batch_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
