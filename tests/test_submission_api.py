@@ -299,9 +299,24 @@ def test_v05_self_tuning_reset_restores_initial_weights_and_halves_lr():
 
 
 def test_submission_state_is_checkpointable():
+    import io
+
     state = pytorch_submission.SubmissionState(bn_batches=2)
     state.evals_checked, state.resets = 3, 1
+    for i in range(3):
+        state.recent_batches.append({"inputs": torch.full((2, 3), float(i))})
+    buffer = io.BytesIO()
+    torch.save(state.state_dict(), buffer)
+    buffer.seek(0)
     other = pytorch_submission.SubmissionState(bn_batches=2)
-    other.load_state_dict(state.state_dict())
+    other.load_state_dict(torch.load(buffer, weights_only=True))
     assert (other.evals_checked, other.resets) == (3, 1)
     assert isinstance(other.recent_batches, collections.deque)
+    assert [float(b["inputs"][0, 0]) for b in other.recent_batches] == [1.0, 2.0]
+
+
+def test_large_recent_batches_are_not_checkpointed(monkeypatch):
+    monkeypatch.setattr(pytorch_submission, "MAX_CHECKPOINTED_BATCH_BYTES", 10)
+    state = pytorch_submission.SubmissionState(bn_batches=2)
+    state.recent_batches.append({"inputs": torch.zeros(4)})  # 16 bytes
+    assert "recent_batches" not in state.state_dict()

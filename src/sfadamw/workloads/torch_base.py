@@ -172,11 +172,12 @@ class TorchWorkload(Workload):
             batches = _repeat(
                 lambda: arrays.eval_batches(data, global_batch_size), bool(repeat_final_dataset)
             )
-        shard = _rank_shard(global_batch_size) if split == "train" else slice(None)
+        # Global batches: under torchrun the runner hands each rank its rows
+        # (sfadamw.runner.distributed.shard_batch), for every workload alike.
         for i, batch in enumerate(batches):
             if num_batches is not None and i >= num_batches:
                 return
-            yield {k: torch.from_numpy(np.ascontiguousarray(v[shard])) for k, v in batch.items()}
+            yield {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in batch.items()}
 
     def _eval_model_on_split(
         self,
@@ -204,18 +205,6 @@ class TorchWorkload(Workload):
             count += float(batch["weights"].sum())
         return {k: v / count for k, v in totals.items()}
 
-
-def _rank_shard(global_batch_size: int) -> slice:
-    """This process's rows of a global train batch under torch.distributed (all otherwise)."""
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return slice(None)
-    world, rank = torch.distributed.get_world_size(), torch.distributed.get_rank()
-    if global_batch_size % world:
-        raise ValueError(
-            f"global_batch_size {global_batch_size} is not divisible by the {world} processes"
-        )
-    per_rank = global_batch_size // world
-    return slice(rank * per_rank, (rank + 1) * per_rank)
 
 
 def _repeat(make, forever: bool):
