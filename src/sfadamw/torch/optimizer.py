@@ -64,8 +64,11 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
             (the two AlgoPerf entries); see :mod:`sfadamw.presets`.
         decay_at, bias_correction, second_moment_dtype, lr_floor, weight_lr: the variant
             switches of :class:`sfadamw.presets.ScheduleFreeConfig` (``None``: preset's).
-        implementation: ``"auto"``, ``"single_tensor"`` or ``"foreach"``: which kernel
-            computes the update (they agree; see :mod:`sfadamw.torch.kernels`).
+        implementation: ``"auto"``, ``"single_tensor"``, ``"foreach"`` or ``"compiled"``
+            (one torch.compile'd elementwise kernel per tensor): which kernel computes
+            the update (they agree; see :mod:`sfadamw.torch.kernels`). ``"auto"`` picks
+            ``"compiled"`` for float32 groups of >= 2^20 elements on CPU or CUDA and
+            ``"foreach"`` otherwise, or after a failed compile (with a warning).
 
     Call :meth:`train` and :meth:`eval` wherever you call ``model.train()`` and
     ``model.eval()``; :meth:`evaluating` does both around a block.
@@ -127,31 +130,39 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
             group_config(group)  # validate per-group overrides early
 
     # --- modes -------------------------------------------------------------------
+    def _switch(self, to_train: bool) -> None:
+        """One foreach pass per group: p <- lerp(p, z, w), or p <- x where x is stored.
+
+        eval: x = y + (1 - 1/b1)(z - y); train: y = x + (1 - b1)(z - x) (for b1 = 0, y = z).
+        """
+        for group in self.param_groups:
+            if group["train_mode"] == to_train:
+                continue
+            beta1 = group["betas"][0]
+            params, zs, stored, xs = [], [], [], []
+            for p in group["params"]:
+                state = self.state.get(p, {})
+                if "x" in state and not to_train:
+                    stored.append(p)
+                    xs.append(state["x"])
+                elif "z" in state:
+                    params.append(p)
+                    zs.append(state["z"])
+            if stored:
+                torch._foreach_copy_(stored, xs)
+            if params:
+                torch._foreach_lerp_(params, zs, 1.0 - beta1 if to_train else 1.0 - 1.0 / beta1)
+            group["train_mode"] = to_train
+
     @torch.no_grad()
     def eval(self) -> None:
         """Move the parameters from y to x (idempotent)."""
-        for group in self.param_groups:
-            if group["train_mode"]:
-                beta1 = group["betas"][0]
-                for p in group["params"]:
-                    state = self.state.get(p, {})
-                    if "x" in state:
-                        p.copy_(state["x"])
-                    elif "z" in state:
-                        p.lerp_(state["z"], 1.0 - 1.0 / beta1)
-                group["train_mode"] = False
+        self._switch(to_train=False)
 
     @torch.no_grad()
     def train(self) -> None:
         """Move the parameters from x back to y (idempotent)."""
-        for group in self.param_groups:
-            if not group["train_mode"]:
-                beta1 = group["betas"][0]
-                for p in group["params"]:
-                    state = self.state.get(p, {})
-                    if "z" in state:
-                        p.lerp_(state["z"], 1.0 - beta1)
-                group["train_mode"] = True
+        self._switch(to_train=True)
 
     @property
     def train_mode(self) -> bool:
