@@ -21,6 +21,7 @@ left untouched.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -46,6 +47,8 @@ _CONFIG_KEYS = (
 )
 
 _DTYPES = {None: None, "float32": torch.float32, "bfloat16": torch.bfloat16}
+NONFINITE = ("skip", "error", "ignore")
+logger = logging.getLogger("sfadamw")
 
 
 def group_config(group: dict[str, Any]) -> ScheduleFreeConfig:
@@ -70,6 +73,12 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
             ``"compiled"`` for float32 groups of >= 2^20 elements on CPU or CUDA and
             ``"foreach"`` otherwise, or after a failed compile (with a warning).
 
+        nonfinite: what a step does when the closure's loss or any gradient is NaN or
+            infinite: ``"skip"`` (default) leaves y, z, v and the counters untouched,
+            counts the step in each group's ``skipped_steps`` and logs a warning (logger
+            ``sfadamw``); ``"error"`` raises ``FloatingPointError``; ``"ignore"`` does no
+            check (saves one read of the gradients per step).
+
     Call :meth:`train` and :meth:`eval` wherever you call ``model.train()`` and
     ``model.eval()``; :meth:`evaluating` does both around a block.
     """
@@ -92,6 +101,7 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
         lr_floor: float | None = None,
         weight_lr: str | None = None,
         implementation: str = "auto",
+        nonfinite: str = "skip",
     ) -> None:
         overrides = {
             key: value
@@ -117,9 +127,13 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
                 f"implementation must be one of {', '.join(kernels.IMPLEMENTATIONS)}, "
                 f"got {implementation!r}"
             )
+        if nonfinite not in NONFINITE:
+            raise ValueError(f"nonfinite must be one of {', '.join(NONFINITE)}, got {nonfinite!r}")
         defaults = dict(
             config.as_dict(),
             implementation=implementation,
+            nonfinite=nonfinite,
+            skipped_steps=0,
             k=0,
             lr_max=0.0,
             weight_sum=0.0,
@@ -205,6 +219,8 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        if self._nonfinite(loss):
+            return loss
         for group in self.param_groups:
             config = group_config(group)
             active = [p for p in group["params"] if p.grad is not None]
@@ -233,6 +249,31 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
                 implementation=group["implementation"],
             )
         return loss
+
+    def _nonfinite(self, loss) -> bool:
+        """True when this step must not update (a NaN/inf loss or gradient, mode "skip")."""
+        mode = self.defaults["nonfinite"]
+        if mode == "ignore":
+            return False
+        grads = [p.grad for g in self.param_groups for p in g["params"] if p.grad is not None]
+        finite = loss is None or bool(torch.isfinite(torch.as_tensor(loss)).all())
+        if finite and grads:
+            # one fused reduction: a norm is finite iff every element is (or it overflows)
+            norms = torch._foreach_norm(grads)
+            finite = bool(torch.stack([n.float() for n in norms]).isfinite().all())
+        if finite:
+            return False
+        k = self.param_groups[0]["k"]
+        if mode == "error":
+            raise FloatingPointError(
+                f"ScheduleFreeAdamW: non-finite loss or gradient at step {k}; lower the "
+                "learning rate or pass nonfinite='skip' to skip such steps"
+            )
+        for group in self.param_groups:
+            group["skipped_steps"] = group.get("skipped_steps", 0) + 1
+        logger.warning("ScheduleFreeAdamW: skipped step %d (non-finite loss or gradient); "
+                       "%d skipped so far", k, self.param_groups[0]["skipped_steps"])
+        return True
 
     # --- checkpoints ----------------------------------------------------------------
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
