@@ -27,7 +27,7 @@ import sys
 from absl import flags
 
 from sfadamw import workloads
-from sfadamw.errors import ExperimentError, UserError, WorkloadError
+from sfadamw.errors import ExperimentError, SearchSpaceError, UserError, WorkloadError
 from sfadamw.runner import harness, logs, search_space
 from sfadamw.runner import submission as submission_loader
 from sfadamw.runner.loop import TrialConfig, TrialResult, train_once
@@ -120,11 +120,14 @@ def trial_points(fv: flags.FlagValues) -> list[tuple[int, dict | None]]:
         return [(1, None)]
     path = fv.tuning_search_space
     if path is None:
-        beside = os.path.join(os.path.dirname(os.path.abspath(fv.submission_path)),
-                              "tuning_search_space.json")
-        if not fv.submission_path.endswith(".py") or not os.path.isfile(beside):
+        # beside the submission, or in the folder above (<name>/{pytorch,jax}/submission.py)
+        folder = os.path.dirname(os.path.abspath(fv.submission_path))
+        candidates = [os.path.join(f, "tuning_search_space.json")
+                      for f in (folder, os.path.dirname(folder))]
+        found = [c for c in candidates if os.path.isfile(c)]
+        if not fv.submission_path.endswith(".py") or not found:
             raise UserError("--tuning_ruleset=external needs --tuning_search_space")
-        path = beside
+        path = found[0]
     points = search_space.points(search_space.load(path), fv.num_tuning_trials)
     start = fv.hparam_start_index or 0
     end = fv.num_tuning_trials if fv.hparam_end_index is None else fv.hparam_end_index
@@ -133,6 +136,23 @@ def trial_points(fv: flags.FlagValues) -> list[tuple[int, dict | None]]:
             f"need 0 <= --hparam_start_index < --hparam_end_index <= {fv.num_tuning_trials}"
         )
     return [(k + 1, points[k]) for k in range(start, end)]
+
+
+def check_points(submission, trials: list[tuple[int, dict | None]]) -> None:
+    """Let the submission refuse hyperparameters it does not know or needs, before any write.
+
+    Optional: a submission module may define ``check_hyperparameters(point)`` raising
+    ValueError (ours do; the AlgoPerf API has no such function).
+    """
+    check = getattr(submission, "check_hyperparameters", None)
+    if check is None:
+        return
+    for trial, point in trials:
+        if point is not None:
+            try:
+                check(point)
+            except ValueError as e:
+                raise SearchSpaceError(f"search space point for trial {trial}: {e}") from None
 
 
 def check_experiment_path(path: str, fv: flags.FlagValues) -> None:
@@ -202,6 +222,7 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--data_dir {fv.data_dir!r} does not exist")
     submission = submission_loader.load(fv.submission_path)
     trials = trial_points(fv)
+    check_points(submission, trials)
     name = fv.experiment_name or submission_loader.default_experiment_name(fv.submission_path)
     path = os.path.join(fv.experiment_dir, name, f"{workload.name}_{fv.framework}")
     rank = int(os.environ.get("RANK", 0))  # under torchrun only rank 0 writes
