@@ -359,7 +359,7 @@ def test_external_runs_find_the_search_space_of_the_submission_folder(tmp_path):
 
     argv = [
         "run",
-        "--workload=tests.runner_fixtures:TinyTorchWorkload",
+        "--workload=digits_vit",
         "--submission_path=submissions/external_tuning/schedule_free_adamw/pytorch/submission.py",
         "--tuning_ruleset=external",
         "--num_tuning_trials=1",
@@ -368,6 +368,6 @@ def test_external_runs_find_the_search_space_of_the_submission_folder(tmp_path):
         "--experiment_name=e",
     ]
     assert cli.main(argv) == 0
-    hparams = json.loads((tmp_path / "e/tiny_pytorch/trial_1/hparams.json").read_text())
+    hparams = json.loads((tmp_path / "e/digits_vit_pytorch/trial_1/hparams.json").read_text())
     space = json.loads((ROOT / "tuning_search_space.json").read_text())
     assert hparams == space[0]
