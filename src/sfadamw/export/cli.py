@@ -52,7 +52,9 @@ def _selection(args: argparse.Namespace, root: Path) -> list[tuple[str, str, str
         chosen = [
             (r, f, v)
             for r, f, v in available
-            if args.ruleset in (None, r) and args.framework in (None, f) and args.variant in (None, v)
+            if args.ruleset in (None, r)
+            and args.framework in (None, f)
+            and args.variant in (None, v)
         ]
         if not chosen:
             raise UserError("no submission matches the given --ruleset/--framework/--variant")

@@ -150,7 +150,7 @@ _FROM = re.compile(r"from\s+(" + ROOT_PACKAGE + r"(?:\.\w+)*)\b")
 
 
 def rewrite(module: SourceModule) -> str:
-    """The text of ``module`` with every ``from sfadamw...`` made relative (nothing else changed)."""
+    """The text of ``module``, every ``from sfadamw...`` made relative; nothing else changes."""
     text = module.path.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     for node in reversed(_imports(module)):
@@ -163,9 +163,7 @@ def rewrite(module: SourceModule) -> str:
     return "".join(lines)
 
 
-def vendor(
-    source_root: Path, entries: list[str], header: str, root_init: str
-) -> dict[str, str]:
+def vendor(source_root: Path, entries: list[str], header: str, root_init: str) -> dict[str, str]:
     """The files of the vendored package: ``{path relative to the package: text}``.
 
     ``header`` (comment lines, ``{source}`` replaced by the source file's path
