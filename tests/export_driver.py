@@ -125,7 +125,9 @@ def _metrics(result) -> dict:
     return {
         "global_step": result.global_step,
         "eval_step": step,
-        "metrics": {k: v for k, v in metrics.items() if k.split("/")[0] in ("train", "validation", "test")},
+        "metrics": {
+            k: v for k, v in metrics.items() if k.split("/")[0] in ("train", "validation", "test")
+        },
         "finite": all(math.isfinite(v) for k, v in metrics.items() if k not in TIMING_KEYS),
     }
 
@@ -159,7 +161,9 @@ def run_train(folder: str, cases: list[dict], src: str, repo: str) -> dict:
     for case in cases:
         if case["load"] == "module":
             modules[case["key"]] = importlib.import_module(_module_path(case))
-    out["sfadamw_loaded_by_imports"] = sorted(m for m in sys.modules if m.split(".")[0] == "sfadamw")
+    out["sfadamw_loaded_by_imports"] = sorted(
+        m for m in sys.modules if m.split(".")[0] == "sfadamw"
+    )
 
     guard = ImportGuard(folder)
     guard.install()
