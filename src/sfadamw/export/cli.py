@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 
 from sfadamw.errors import UserError
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--name {args.name!r} must be a Python identifier (it is a module path)")
     root = folder.repo_root()
     out = Path(args.output_dir)
+    if not args.affiliations:
+        print("sfadamw export: note: no --affiliations; left empty", file=sys.stderr)
     for ruleset, framework, variant in _selection(args, root):
         spec = folder.ExportSpec(
             ruleset=ruleset,
