@@ -12,8 +12,8 @@ the editable ``sfadamw`` hook, are not processed), and with the export's root
     (``submissions.<ruleset>_tuning.<name>.submission``); reports which ``spec`` the
     vendored code uses and each folder's batch size for ``mnist``.
 ``train``
-    first stands in for the harness's ``algoperf.spec`` (below), imports every
-    folder by module path, still without ``sfadamw``; only then puts the
+    optionally (``standin``) first stands in for the harness's ``algoperf.spec``
+    (below); imports every folder by module path, still without ``sfadamw``; only then puts the
     repository's ``src`` on ``sys.path`` for the embedded runner and its workloads,
     with an import guard that fails any ``sfadamw`` import made by a module inside
     the export; trains each folder for 2 steps on ``digits_resnet`` and evaluates,
@@ -28,7 +28,10 @@ workloads and the submission all use ``algoperf.spec``, so their enums and
 repository's ``src/sfadamw/spec.py`` file, under the module name ``algoperf.spec``
 (while it runs, its own ``from algoperf.spec import ...`` finds the partly
 initialised module, fails, and takes the fallback branch); both ``sfadamw.spec`` and
-the vendored ``spec`` then re-export those classes, as under the harness.
+the vendored ``spec`` then re-export those classes, as under the harness. Without
+it, the vendored copies and ``sfadamw.spec`` share the classes of the first copy
+loaded (see ``sfadamw.spec``), which is what ``sfadamw run`` on an exported folder
+relies on.
 """
 
 from __future__ import annotations
@@ -153,9 +156,12 @@ def run_import(folder: str, cases: list[dict]) -> dict:
     return out
 
 
-def run_train(folder: str, cases: list[dict], src: str, repo: str) -> dict:
-    out = {"sfadamw_importable_at_start": importlib.util.find_spec("sfadamw") is not None}
-    algoperf_spec = _standin_spec(src)
+def run_train(folder: str, cases: list[dict], src: str, repo: str, standin: bool) -> dict:
+    out = {
+        "sfadamw_importable_at_start": importlib.util.find_spec("sfadamw") is not None,
+        "algoperf_importable_at_start": importlib.util.find_spec("algoperf") is not None,
+    }
+    algoperf_spec = _standin_spec(src) if standin else None
     sys.path.insert(0, os.getcwd())
     modules = {}
     for case in cases:
@@ -181,9 +187,10 @@ def run_train(folder: str, cases: list[dict], src: str, repo: str) -> dict:
     from sfadamw.runner.search_space import as_hyperparameters
     from sfadamw.workloads import get_workload
 
-    out["sfadamw_spec_is_standin"] = sys.modules["sfadamw.spec"].ForwardPassMode is (
-        algoperf_spec.ForwardPassMode
-    )
+    sfadamw_spec = sys.modules["sfadamw.spec"]
+    out["sfadamw_spec_harness"] = sfadamw_spec.HARNESS
+    reference = algoperf_spec or sfadamw_spec
+    out["sfadamw_spec_is_reference"] = sfadamw_spec.ForwardPassMode is reference.ForwardPassMode
     out["cases"] = {}
     for case in cases:
         framework = case["framework"]
@@ -209,8 +216,9 @@ def run_train(folder: str, cases: list[dict], src: str, repo: str) -> dict:
         workload = get_workload("digits_resnet", framework)
         result = {"export": _metrics(loop.train_once(workload, module, cfg))}
         vendored_spec = sys.modules[module._VENDORED.__name__ + ".spec"]
-        result["shares_harness_spec"] = vendored_spec.ForwardPassMode is (
-            algoperf_spec.ForwardPassMode
+        result["shares_spec"] = all(
+            getattr(vendored_spec, n) is getattr(reference, n)
+            for n in ("ForwardPassMode", "LossType", "TrainingCompleteError")
         )
         if case.get("compare"):
             thin = loader.load(os.path.join(repo, case["compare"]))
@@ -229,7 +237,7 @@ def main() -> None:
     if mode == "import":
         out = run_import(folder, cases)
     else:
-        out = run_train(folder, cases, sys.argv[3], sys.argv[4])
+        out = run_train(folder, cases, sys.argv[3], sys.argv[4], sys.argv[5] == "standin")
     print("RESULT " + json.dumps(out, sort_keys=True))
 
 

@@ -7,7 +7,9 @@ third-party packages import, but that directory's own ``.pth`` files, among them
 editable ``sfadamw`` hook, are not processed, so ``sfadamw`` is not installed there
 (the driver checks). The runner and the workloads come from ``src`` by path, after
 every folder has been imported and behind a guard that fails any ``sfadamw`` import
-made from inside the export.
+made from inside the export. Each folder's 2 steps and eval must give exactly the
+metrics of the repository's own module of that variant: PyTorch without ``algoperf``
+(as ``sfadamw run`` sees it), JAX with a stand-in ``algoperf.spec`` (as the harness).
 """
 
 from __future__ import annotations
@@ -280,16 +282,21 @@ def test_folders_train_and_evaluate_like_the_repository_modules(exported, fresh_
         )
     if framework == "pytorch":  # loaded from its file path, as `sfadamw run` does
         cases.append(dict(cases[-1], key="file", load="file", compare=None))
-    out = _drive(fresh_python, exported, "train", json.dumps(cases), str(ROOT / "src"), str(ROOT))
+    # PyTorch as under `sfadamw run` (no algoperf); JAX with algoperf.spec, as under the harness
+    standin = "standin" if framework == "jax" else "none"
+    src, repo = str(ROOT / "src"), str(ROOT)
+    out = _drive(fresh_python, exported, "train", json.dumps(cases), src, repo, standin)
     assert out["sfadamw_importable_at_start"] is False
+    assert out["algoperf_importable_at_start"] is False
     assert out["sfadamw_loaded_by_imports"] == []
     assert out["guard_works"] is True
-    assert out["sfadamw_spec_is_standin"] is True
+    assert out["sfadamw_spec_harness"] is (framework == "jax")
+    assert out["sfadamw_spec_is_reference"] is True
     assert out["violations"] == []
     assert out["foreign_references"] == []
     for case in cases:
         result = out["cases"][case["key"]]
-        assert result["shares_harness_spec"] is True
+        assert result["shares_spec"] is True
         assert result["export"]["global_step"] == 2 and result["export"]["eval_step"] == 2
         assert result["export"]["finite"]
         assert "validation/accuracy" in result["export"]["metrics"]
