@@ -457,3 +457,24 @@ def test_ppl_is_exp_of_mean_nll(framework):
     got = workload._eval_model_on_split("validation", 16, 16, params, None, 0, None)
     assert got["ppl"] == pytest.approx(math.exp(nll), rel=1e-4)
     assert got["loss"] == pytest.approx(nll, rel=1e-4)
+
+
+def test_settings_match_the_committed_calibration_record():
+    """Targets, budget, eval period and step_hint are the calibration script's output."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "results/benchmarks/calibrate_workloads_b.json"
+    record = json.loads(path.read_text())
+    for name, framework in CASES:
+        w, calibrated = get_workload(name, framework), record[name]
+        for key in ("validation_target_value", "test_target_value", "step_hint",
+                    "max_allowed_runtime_sec", "eval_period_time_sec"):  # fmt: skip
+            assert getattr(w, key) == calibrated[key], (name, key)
+        best = min if w.target_metric_lower_is_better else max
+        tuned = [r for r in calibrated["runs"] if r["lr"] == calibrated["tuned_lr"]]
+        assert len(tuned) == 2  # the tuned learning rate, two seeds, both reach the target
+        for run in tuned:
+            assert w._reached(
+                best(e["validation"] for e in run["evals"]), w.validation_target_value
+            )
