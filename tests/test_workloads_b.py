@@ -457,3 +457,47 @@ def test_ppl_is_exp_of_mean_nll(framework):
     got = workload._eval_model_on_split("validation", 16, 16, params, None, 0, None)
     assert got["ppl"] == pytest.approx(math.exp(nll), rel=1e-4)
     assert got["loss"] == pytest.approx(nll, rel=1e-4)
+
+
+def test_settings_match_the_committed_calibration_record():
+    """Targets, budget, eval period and step_hint are the calibration script's output."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "results/benchmarks/calibrate_workloads_b.json"
+    record = json.loads(path.read_text())
+    for name, framework in CASES:
+        w, calibrated = get_workload(name, framework), record[name]
+        for key in ("validation_target_value", "test_target_value", "step_hint",
+                    "max_allowed_runtime_sec", "eval_period_time_sec"):  # fmt: skip
+            assert getattr(w, key) == calibrated[key], (name, key)
+        best = min if w.target_metric_lower_is_better else max
+        tuned = [r for r in calibrated["runs"] if r["lr"] == calibrated["tuned_lr"]]
+        assert len(tuned) == 2  # the tuned learning rate, two seeds, both reach the target
+        for run in tuned:
+            assert w._reached(
+                best(e["validation"] for e in run["evals"]), w.validation_target_value
+            )
+
+
+def test_greedy_decode_is_the_teacher_forced_argmax():
+    """Greedy (cached, incremental) decodes are a fixed point of the full decoder's argmax."""
+    workload = get_workload("numbers_transformer", "pytorch")
+    model, _ = workload.init_model_fn(0)
+    queue = workload._build_input_queue(0, "train", None, 32)
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+    for _ in range(30):  # enough training that decodes end in EOS at varied lengths
+        batch = next(queue)
+        logits, _ = workload.model_fn(model, batch, None, TRAIN, 0, True, 0.0)
+        loss = workload.loss_fn(batch["targets"], logits, batch["weights"])
+        optimizer.zero_grad()
+        (loss["summed"] / loss["n_valid_examples"]).backward()
+        optimizer.step()
+    model.eval()
+    src = batch["inputs"].long()
+    decoded = model.greedy_decode(src, nt_data.TARGET_LENGTH)
+    with torch.no_grad():
+        forced = model(src, decoded).argmax(-1)  # position t sees decoded[:t]
+    for row, full in zip(decoded.tolist(), forced.tolist(), strict=True):
+        end = row.index(nt_data.EOS) + 1 if nt_data.EOS in row else len(row)
+        assert row[:end] == full[:end]
