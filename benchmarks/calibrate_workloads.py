@@ -19,8 +19,11 @@ at scale, from a tuned baseline):
 5. Validation (test) target: the worst over the three seeds of the best
    validation (test) metric reached within ``step_hint`` steps, rounded
    towards easier at 3 decimal places (so every tuned-baseline seed
-   reaches it before ``step_hint``); an accuracy target never asks for a
-   perfect split (at most ``(n - 1) / n``: the digits are nearly solved).
+   reaches it before ``step_hint``); an accuracy target is at most
+   ``(n - 2) / n`` of the split's ``n`` examples: the digits are nearly
+   solved, and near 99.5% the binomial standard error on 300 examples is
+   about one example, so a target at one error would be a coin toss (a JAX
+   check with optax.nadamw: one seed of two never got past two errors).
 6. Time to target: the submission time (training steps only, evals
    excluded) at each seed's first eval that reaches the validation target,
    measured as the process's CPU time with one torch thread (the machine the
@@ -158,9 +161,9 @@ def summarise(name: str, grid: list[dict], reruns: list[dict]) -> dict:
     targets = {}
     for split in ("validation", "test"):
         value = worst(best(p[split] for p in r["curve"]) for r in runs)
-        if workload.target_metric_name == "accuracy":  # never demand a perfect split
+        if workload.target_metric_name == "accuracy":  # leave two errors: binomial noise
             n = getattr(workload, f"num_{split}_examples")
-            value = min(value, (n - 1) / n)
+            value = min(value, (n - 2) / n)
         targets[split] = _round_easier(value, lower)
 
     def reached(value: float) -> bool:

@@ -5,7 +5,7 @@ a 3x3 stem conv to 16 channels + BN + ReLU, then three stages of one basic
 block each (16, 32, 64 channels; strides 1, 2, 2; a 1x1 conv + BN shortcut
 where the shape changes), global average pooling and a linear head to 10
 logits. Inputs are NHWC ``(N, 16, 16, 1)`` (the JAX layout; the model
-transposes), the same arrays the JAX workload gets. ~76k parameters.
+transposes), the same arrays the JAX workload gets. 77,754 parameters.
 
 Targets and budget: see :mod:`sfadamw.workloads.digits_resnet.settings`.
 """

@@ -7,7 +7,8 @@ encoder of ``POOL_LAYERS`` levels (8, 16 channels) with 2x2 average pooling,
 a bottleneck block (32), a decoder of 2x2 transposed convs (+ InstanceNorm,
 LeakyReLU) whose outputs are concatenated with the encoder's and fed to a
 block, and a final 1x1 conv to one channel. Inputs and outputs are ``(N, 32,
-32)`` images. Dropout is 0 unless ``dropout_rate`` is given.
+32)`` images. Dropout is 0 unless ``dropout_rate`` is given. 29,137
+parameters.
 
 Loss: mean absolute error per image (``loss_type`` MEAN_ABSOLUTE_ERROR);
 metric ``ssim``. Data: :mod:`sfadamw.workloads.phantom_unet.data`; targets
