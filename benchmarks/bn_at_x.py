@@ -43,7 +43,7 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def validation_accuracy(workload, model, model_state) -> float:
+def validation_metrics(workload, model, model_state) -> dict[str, float]:
     metrics = workload._eval_model_on_split(
         "validation",
         workload.num_validation_examples,
@@ -53,7 +53,7 @@ def validation_accuracy(workload, model, model_state) -> float:
         None,
         None,
     )
-    return float(metrics["accuracy"])
+    return {"accuracy": float(metrics["accuracy"]), "loss": float(metrics["loss"])}
 
 
 def main(argv: list[str]) -> int:
@@ -107,17 +107,18 @@ def main(argv: list[str]) -> int:
         with torch.no_grad():  # the same x, statistics left from y
             for p, q in zip(at_y_stats.parameters(), model.parameters(), strict=True):
                 p.copy_(q)
-        acc_y = validation_accuracy(workload, at_y_stats, model_state)
+        at_y = validation_metrics(workload, at_y_stats, model_state)
         opt_state["optimizer"].train()
         t = cpu_seconds()
         opt_state, model, model_state = module.prepare_for_eval(
             workload, model, None, model_state, None, None, opt_state, [], step, None
         )
         prepare_cpu.append(cpu_seconds() - t)
-        acc_x = validation_accuracy(workload, model, model_state)
-        rows.append({"step": step, "bn_at_y": acc_y, "bn_at_x": acc_x})
+        at_x = validation_metrics(workload, model, model_state)
+        rows.append({"step": step, "bn_at_y": at_y, "bn_at_x": at_x})
         print(
-            f"step {step:5d}  validation accuracy  BN at y {acc_y:.4f}  BN at x {acc_x:.4f}",
+            f"step {step:5d}  validation accuracy / loss:  BN at y {at_y['accuracy']:.4f} / "
+            f"{at_y['loss']:.4f}   BN at x {at_x['accuracy']:.4f} / {at_x['loss']:.4f}",
             flush=True,
         )
     step_s, prepare_s, forward_s = (

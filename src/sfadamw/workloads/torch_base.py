@@ -14,9 +14,9 @@ way the AlgoPerf harness's PyTorch workloads do:
   momentum is set to 0 for the call, as the harness does); ``dropout_rate``,
   when given, sets every dropout module's probability. Gradients are enabled
   only in TRAIN mode.
-* batches are the numpy batches of :mod:`sfadamw.workloads.arrays` as tensors;
-  under ``torch.distributed`` each process gets its rows of every global train
-  batch (as the harness shards batches over devices), while evaluation runs
+* batches are the numpy batches of :mod:`sfadamw.workloads.arrays` as tensors,
+  global batches: under ``torch.distributed`` the runner gives each process its
+  rows (:func:`sfadamw.runner.distributed.shard_batch`), while evaluation runs
   over the whole split in every process (identical results, no reduction).
 """
 
