@@ -16,8 +16,10 @@ kernel per tensor, CHUNK_TENSORS tensors per compiled call: it reads y, z, v, g
 once and writes y, z, v once (28 bytes per float32 parameter, the minimum, as
 for fused AdamW) with no temporaries; 0-d and 1-element tensors, and tensors
 not laid out like their state, go through ``foreach`` in batches of at most
-``CHUNK_NUMEL`` elements. None writes to the gradients. Agreement
-between them is tested (tests/test_torch_kernels.py).
+``CHUNK_NUMEL`` elements. (For 16-bit parameters ``compiled`` computes in
+float32, not in the parameter dtype; ``auto`` only picks it for float32.) None
+writes to the gradients. Agreement between them is tested
+(tests/test_torch_kernels.py: single_tensor bit-exact, compiled to 1e-6).
 """
 
 from __future__ import annotations
