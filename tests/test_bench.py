@@ -42,7 +42,7 @@ def test_quick_run_writes_json_and_chart(tmp_path, capsys):
         if not r["available"]:
             assert r["note"].startswith("not available")
             continue
-        assert r["steps"] == len(r["times_ms"]) >= 3
+        assert r["steps"] == len(r["times_ms"]) >= 2
         assert r["median_ms"] > 0 and r["ratio_to_torch_fused_adamw"] > 0
         expected_gbps = 28 * n / (r["median_ms"] / 1e3) / 1e9
         assert r["effective_gb_per_s"] == pytest.approx(expected_gbps)

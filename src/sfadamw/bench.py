@@ -132,10 +132,10 @@ class PeakRss:
 
 
 def _time_steps(step: Callable[[], None], sync: Callable[[], None], repeats: int, budget_s: float):
-    """Per-step times (s): at least 3 and at most ``repeats`` steps, within ~budget_s."""
+    """Per-step times (s): at least 2 and at most ``repeats`` steps, within ~budget_s."""
     times: list[float] = []
     start = time.perf_counter()
-    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget_s):
+    while len(times) < repeats and (len(times) < 2 or time.perf_counter() - start < budget_s):
         t0 = time.perf_counter()
         step()
         sync()
@@ -543,7 +543,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     step.add_argument("--repeats", type=int, default=20, help="timed steps per optimizer (max)")
     step.add_argument(
-        "--budget", type=float, default=3.0, help="seconds of timed steps each (>= 3 steps)"
+        "--budget", type=float, default=2.0, help="seconds of timed steps each (>= 2 steps)"
     )
     step.add_argument("--optimizers", default=None, help="comma-separated subset (default: all)")
     step.add_argument("--quick", action="store_true", help="smoke run: shapes=tiny, 3 repeats")

@@ -11,12 +11,15 @@ Every kernel computes, for each tensor (see :mod:`sfadamw.schedule`)::
 
 ``single_tensor`` loops over tensors with in-place ops; ``foreach`` does the same
 with ``torch._foreach_*`` multi-tensor ops, in the order of schedulefree 1.4.1's
-foreach step. ``compiled`` is one ``torch.compile``'d (inductor) elementwise
-kernel per tensor: it reads y, z, v, g once and writes y, z, v once (28 bytes
-per float32 parameter, the minimum, as for fused AdamW) with no temporaries;
-tensors too small to be worth a kernel call go through ``foreach`` in batches
-of at most ``CHUNK_NUMEL`` elements. None writes to the gradients. Agreement
-between them is tested (tests/test_torch_kernels.py).
+foreach step. ``compiled`` runs one ``torch.compile``'d (inductor) elementwise
+kernel per tensor, CHUNK_TENSORS tensors per compiled call: it reads y, z, v, g
+once and writes y, z, v once (28 bytes per float32 parameter, the minimum, as
+for fused AdamW) with no temporaries; 0-d and 1-element tensors, and tensors
+not laid out like their state, go through ``foreach`` in batches of at most
+``CHUNK_NUMEL`` elements. (For 16-bit parameters ``compiled`` computes in
+float32, not in the parameter dtype; ``auto`` only picks it for float32.) None
+writes to the gradients. Agreement between them is tested
+(tests/test_torch_kernels.py: single_tensor bit-exact, compiled to 1e-6).
 """
 
 from __future__ import annotations
@@ -35,9 +38,14 @@ IMPLEMENTATIONS = ("auto", "single_tensor", "foreach", "compiled")
 #: ``auto`` takes the compiled kernel for groups with at least this many elements
 #: (its one-off compile, ~10-20 s on CPU, is repaid within a few thousand steps).
 COMPILED_MIN_NUMEL = 1 << 20
-#: The compiled kernel is called for tensors with at least this many elements
-#: (a call costs ~10 us); smaller ones are batched through ``foreach``.
-SMALL_NUMEL = 1 << 14
+#: The compiled kernel takes tensors of at least this many elements (1-element
+#: tensors would make torch.compile specialize and compile again); 0-d and
+#: 1-element tensors are batched through ``foreach``.
+SMALL_NUMEL = 2
+#: Tensors per compiled call (padded with 2-element scratch tensors): a call costs
+#: ~50 us of Python and guards on CPU, so one call per tensor would cost ~10% of a
+#: ResNet-50 step; one call for a whole group would take minutes to compile.
+CHUNK_TENSORS = 8
 #: ``foreach`` batches inside ``compiled`` hold at most this many elements, which
 #: bounds their temporaries.
 CHUNK_NUMEL = 1 << 20
@@ -131,6 +139,12 @@ def _fused_update(y, z, v, g, x, s) -> None:
         x.copy_(torch.lerp(x.to(cdt), z_new, s[2]))
 
 
+def _fused_chunk(ys, zs, vs, gs, xs, s) -> None:
+    """:func:`_fused_update` on CHUNK_TENSORS tensors: one compiled call for several."""
+    for i in range(len(ys)):
+        _fused_update(ys[i], zs[i], vs[i], gs[i], None if xs is None else xs[i], s)
+
+
 class _Compiled:
     """The compiled kernel, built on first use; after a failure, ``None`` for good."""
 
@@ -159,7 +173,7 @@ class _Compiled:
 
 COMPILED = _Compiled(
     lambda: torch.compile(
-        _fused_update,
+        _fused_chunk,
         dynamic=True,
         fullgraph=True,
         options={
@@ -216,16 +230,22 @@ def _compiled(ys, zs, vs, grads, xs, s: Scalars, config: ScheduleFreeConfig) -> 
             big.append((i, flat))
     if big:
         st = _scalar_tensor(s, config, ys[0])
-    for n, (_, flat) in enumerate(big):
-        fn = COMPILED.get()
-        if fn is not None:
-            try:
-                fn(*flat[:4], flat[4] if xs is not None else None, st)
-                continue
-            except Exception as error:  # noqa: BLE001 - any compile failure falls back
-                COMPILED.fail(error)
-        rest.extend(j for j, _ in big[n:])
-        break
+        pad = [torch.zeros(SMALL_NUMEL, dtype=t.dtype, device=t.device) for t in big[0][1]]
+    # no shared size symbols between tensors: one compiled graph for tensors of any sizes
+    with torch.fx.experimental._config.patch(use_duck_shape=False):
+        for start in range(0, len(big), CHUNK_TENSORS):
+            chunk = [flat for _, flat in big[start : start + CHUNK_TENSORS]]
+            chunk += [pad] * (CHUNK_TENSORS - len(chunk))
+            columns = [list(column) for column in zip(*chunk, strict=True)]
+            fn = COMPILED.get()
+            if fn is not None:
+                try:
+                    fn(*columns[:4], columns[4] if xs is not None else None, st)
+                    continue
+                except Exception as error:  # noqa: BLE001 - any compile failure falls back
+                    COMPILED.fail(error)
+            rest += [i for i, _ in big[start:]]  # compiling failed: foreach takes the rest
+            break
     _foreach_chunked(sorted(rest), ys, zs, vs, grads, xs, s, config)
 
 
