@@ -50,3 +50,14 @@ def test_nonfinite_step_is_skipped_and_counted(bad, preset):
     ):
         np.testing.assert_array_equal(a, b)  # as if the bad batch never came
         assert np.isfinite(np.asarray(a, np.float32)).all()
+
+
+def test_ignore_mode_skips_the_check_and_bad_modes_are_refused():
+    config = schedule_free_config(lr=0.01)
+    params = {"w": jnp.ones(3)}
+    state = init_state(params, config)
+    y, s = schedule_free_step(config, {"w": jnp.array([1.0, np.nan, 0.0])}, state, params,
+                              nonfinite="ignore")
+    assert np.isnan(np.asarray(y["w"])).any() and int(s.skipped) == 0 and int(s.count) == 1
+    with pytest.raises(ValueError, match="nonfinite must be"):
+        schedule_free_step(config, {"w": jnp.ones(3)}, state, params, nonfinite="zero")

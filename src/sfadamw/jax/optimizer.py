@@ -192,6 +192,7 @@ def schedule_free_step(
     grads: optax.Updates,
     state: ScheduleFreeState,
     params: optax.Params,
+    nonfinite: str = "skip",
 ) -> tuple[optax.Params, ScheduleFreeState]:
     """One step: ``(y, state) -> (y_new, new_state)``, with ``y_new`` exactly as computed.
 
@@ -201,26 +202,44 @@ def schedule_free_step(
     Non-finite gradients: if any gradient entry is NaN or infinite the step is
     skipped (y, z, v, x and the counters are kept, selected inside the same
     fused kernel, no host sync) and ``skipped`` is incremented; the PyTorch core
-    does the same with ``nonfinite="skip"``.
+    does the same with ``nonfinite="skip"``. ``nonfinite="ignore"`` drops the check
+    (one read of the gradients less per step).
     """
+    if nonfinite not in ("skip", "ignore"):
+        raise ValueError(f"nonfinite must be 'skip' or 'ignore', got {nonfinite!r}")
     b1, b2 = config.betas
     s = step_scalars(config, state.count, state.lr_max, state.weight_sum, xp=jnp)
     # w_k alone (the new sum when the old one is 0), for the compensated sum.
     weight = step_scalars(config, state.count, state.lr_max, 0.0, xp=jnp).weight_sum
     total, error = _two_sum(state.weight_sum, weight)
     weight_sum, weight_sum_error = _two_sum(total, state.weight_sum_error + error)
+    finite = (
+        jnp.all(jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads)]))
+        if nonfinite == "skip"
+        else jnp.asarray(True)
+    )
+    # A skipped step is the same arithmetic with u = 0 and c_k = 0, which leaves y, z and
+    # x exactly as they are, and v selected back: no kernel needs the old values after
+    # the new ones are written, so XLA keeps updating the buffers in place.
+    ckp1 = jnp.where(finite, s.ckp1, 0.0)
 
     def leaf(g, y, z, v):
         dtype = _compute_dtype(y.dtype)
         g32, y32, z32 = g.astype(dtype), y.astype(dtype), z.astype(dtype)
-        v_new = (b2 * v.astype(dtype) + ((1.0 - b2) * g32) * g32).astype(v.dtype)
+        v_step = b2 * v.astype(dtype) + ((1.0 - b2) * g32) * g32
+        v_new = jnp.where(finite, v_step, v.astype(dtype)).astype(v.dtype)
         denom = jnp.sqrt(v_new.astype(dtype) / s.denom_div) + config.eps
         u = g32 / denom
         if config.weight_decay:
             p = y32 if config.decay_at == "y" else _x_from_yz(y32, z32, b1)
             u = u + config.weight_decay * p
-        y_new = y32 + s.ckp1 * (z32 - y32) + s.y_coef * u
+        u = jnp.where(finite, u, 0.0)
         z_new = z32 - s.alpha * u
+        if b1 == 0.0:  # y is z
+            return z_new.astype(y.dtype), z_new.astype(z.dtype), v_new
+        # y from the new z (lerp(y, z, c) with z = z_new + alpha u): no fusion reads the
+        # old z after the new one is written, so XLA updates z in place without a copy.
+        y_new = y32 + ckp1 * (z_new - y32) + (s.y_coef + ckp1 * s.alpha) * u
         return y_new.astype(y.dtype), z_new.astype(z.dtype), v_new
 
     treedef = jax.tree_util.tree_structure(params)
@@ -234,30 +253,25 @@ def schedule_free_step(
     x_new = None
     if state.x is not None:
         x_new = jax.tree_util.tree_map(
-            lambda x, z: (x + s.ckp1 * (z.astype(x.dtype) - x)).astype(x.dtype), state.x, z_new
+            lambda x, z: (x + ckp1 * (z.astype(x.dtype) - x)).astype(x.dtype), state.x, z_new
         )
-    finite = jnp.all(
-        jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads)])
-    )
     skipped = jnp.zeros([], jnp.int32) if state.skipped is None else state.skipped
-    stepped = ScheduleFreeState(
-        count=state.count + 1,
-        lr_max=s.lr_max.astype(state.lr_max.dtype),
-        weight_sum=weight_sum.astype(state.weight_sum.dtype),
-        weight_sum_error=weight_sum_error.astype(state.weight_sum_error.dtype),
+
+    def counter(new, old):
+        return jnp.where(finite, new, old).astype(old.dtype)
+
+    new_state = ScheduleFreeState(
+        count=counter(state.count + 1, state.count),
+        lr_max=counter(s.lr_max, state.lr_max),
+        weight_sum=counter(weight_sum, state.weight_sum),
+        weight_sum_error=counter(weight_sum_error, state.weight_sum_error),
         b1=state.b1,
         z=z_new,
         v=v_new,
         x=x_new,
-        skipped=skipped,
+        skipped=skipped + (~finite).astype(jnp.int32),
     )
-    keep = state._replace(skipped=skipped + 1)
-
-    def select(new, old):
-        return jnp.where(finite, new, old)
-
-    new_state = jax.tree_util.tree_map(select, stepped, keep)
-    return jax.tree_util.tree_map(select, y_new, params), new_state
+    return y_new, new_state
 
 
 def schedule_free_adamw(
@@ -277,12 +291,15 @@ def schedule_free_adamw(
     weight_lr: str | None = None,
     config: ScheduleFreeConfig | None = None,
     state_dtype: Any = None,
+    nonfinite: str = "skip",
 ) -> optax.GradientTransformation:
     """Schedule-Free AdamW as ``optax.GradientTransformation(init, update)``.
 
     Hyperparameters as in :class:`sfadamw.presets.ScheduleFreeConfig`; ``None``
     takes the value of ``preset`` (``"paper"``, ``"algoperf_v05"``,
-    ``"algoperf_v2"``; default ``"paper"``) or of ``config``. ``state_dtype``
+    ``"algoperf_v2"``; default ``"paper"``) or of ``config``. ``nonfinite``: a step
+    with a NaN or infinite gradient is skipped and counted (``"skip"``, default) or
+    not checked (``"ignore"``); see :func:`schedule_free_step`. ``state_dtype``
     sets the dtype of z (and of v unless the variant fixes
     ``second_moment_dtype``). Params hold y; ``update(grads, state, params)``
     needs ``params`` and returns ``y_new - y``; it must be the last
@@ -316,7 +333,7 @@ def schedule_free_adamw(
             raise ValueError(
                 "schedule_free_adamw needs the current params: call update(grads, state, params)"
             )
-        new_params, new_state = schedule_free_step(cfg, grads, state, params)
+        new_params, new_state = schedule_free_step(cfg, grads, state, params, nonfinite)
         updates = jax.tree_util.tree_map(lambda n, p: n - p, new_params, params)
         return updates, new_state
 
