@@ -219,17 +219,17 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        if any(p.grad is not None and p.grad.is_sparse
+               for group in self.param_groups for p in group["params"]):
+            raise RuntimeError(
+                "ScheduleFreeAdamW does not support sparse gradients; "
+                "use dense gradients (e.g. nn.Embedding(sparse=False))"
+            )
         if self._nonfinite(loss):
             return loss
         for group in self.param_groups:
             config = group_config(group)
             active = [p for p in group["params"] if p.grad is not None]
-            for p in active:
-                if p.grad.is_sparse:
-                    raise RuntimeError(
-                        "ScheduleFreeAdamW does not support sparse gradients; "
-                        "use dense gradients (e.g. nn.Embedding(sparse=False))"
-                    )
             scalars = step_scalars(config, group["k"], group["lr_max"], group["weight_sum"])
             group["k"] += 1
             group["lr_max"] = float(scalars.lr_max)
