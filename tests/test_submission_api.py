@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 from pathlib import Path
 
 import numpy as np
@@ -299,9 +300,74 @@ def test_v05_self_tuning_reset_restores_initial_weights_and_halves_lr():
 
 
 def test_submission_state_is_checkpointable():
+    import io
+
     state = pytorch_submission.SubmissionState(bn_batches=2)
     state.evals_checked, state.resets = 3, 1
+    for i in range(3):
+        state.recent_batches.append({"inputs": torch.full((2, 3), float(i))})
+    buffer = io.BytesIO()
+    torch.save(state.state_dict(), buffer)
+    buffer.seek(0)
     other = pytorch_submission.SubmissionState(bn_batches=2)
-    other.load_state_dict(state.state_dict())
+    other.load_state_dict(torch.load(buffer, weights_only=True))
     assert (other.evals_checked, other.resets) == (3, 1)
     assert isinstance(other.recent_batches, collections.deque)
+    assert [float(b["inputs"][0, 0]) for b in other.recent_batches] == [1.0, 2.0]
+
+
+def test_large_recent_batches_are_not_checkpointed(monkeypatch):
+    monkeypatch.setattr(pytorch_submission, "MAX_CHECKPOINTED_BATCH_BYTES", 10)
+    state = pytorch_submission.SubmissionState(bn_batches=2)
+    state.recent_batches.append({"inputs": torch.zeros(4)})  # 16 bytes
+    assert "recent_batches" not in state.state_dict()
+
+
+@pytest.mark.parametrize(
+    "point,message",
+    [
+        (dict(POINT, lr=0.1), "unknown hyperparameters ['lr']"),
+        (
+            {k: v for k, v in POINT.items() if k != "warmup_factor"},
+            "missing hyperparameters ['warmup_factor']",
+        ),
+        (dict(POINT, beta2=1.0), "beta2=1.0 is outside"),
+        (dict(POINT, learning_rate=0.0), "learning_rate=0.0 is outside"),
+    ],
+)
+def test_runner_refuses_bad_points_before_writing(tmp_path, capsys, point, message):
+    from sfadamw import cli
+
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps([point]))
+    argv = [
+        "run",
+        "--workload=tests.runner_fixtures:TinyTorchWorkload",
+        "--submission_path=submissions/external_tuning/schedule_free_adamw/pytorch/submission.py",
+        "--tuning_ruleset=external",
+        f"--tuning_search_space={space}",
+        f"--experiment_dir={tmp_path / 'out'}",
+    ]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_external_runs_find_the_search_space_of_the_submission_folder(tmp_path):
+    from sfadamw import cli
+
+    argv = [
+        "run",
+        "--workload=digits_vit",
+        "--submission_path=submissions/external_tuning/schedule_free_adamw/pytorch/submission.py",
+        "--tuning_ruleset=external",
+        "--num_tuning_trials=1",
+        "--max_global_steps=1",
+        f"--experiment_dir={tmp_path}",
+        "--experiment_name=e",
+    ]
+    assert cli.main(argv) == 0
+    hparams = json.loads((tmp_path / "e/digits_vit_pytorch/trial_1/hparams.json").read_text())
+    space = json.loads((ROOT / "tuning_search_space.json").read_text())
+    assert hparams == space[0]

@@ -86,3 +86,16 @@ def test_submission_trains_and_evaluates(path, workload_name):
     value = metrics[f"validation/{workload.target_metric_name}"]
     assert np.isfinite(value)
     assert np.isfinite(metrics["train/loss"] if "train/loss" in metrics else value)
+
+
+def test_embedded_batch_sizes_are_the_calibrated_ones():
+    """The table agrees with the calibration records the targets come from."""
+    from sfadamw.workload_settings import EMBEDDED_BATCH_SIZES
+
+    calibrated = {
+        name: json.loads((ROOT / f"results/calibration/{name}.json").read_text())["batch_size"]
+        for name in ("digits_resnet", "digits_vit", "phantom_unet", "synth_dlrm")
+    }
+    record = json.loads((ROOT / "results/benchmarks/calibrate_workloads_b.json").read_text())
+    calibrated.update({name: record[name]["batch_size"] for name in record})
+    assert EMBEDDED_BATCH_SIZES == calibrated

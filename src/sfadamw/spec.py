@@ -5,7 +5,8 @@ and run unchanged under the official harness and under the embedded runner: when
 the ``algoperf`` package is importable its objects are re-exported, so
 ``spec.TrainingCompleteError`` raised by a submission is the class the harness
 catches. Otherwise equivalent definitions (same names, same enum members) are
-used.
+used, one set per process: copies of this module (vendored by ``sfadamw export``)
+take the classes of the first copy loaded.
 """
 
 from __future__ import annotations
@@ -80,6 +81,18 @@ except ImportError:
     TrainState = Mapping[str, Any]
 
     Workload = None  # the embedded protocol is sfadamw.workloads.base.Workload
+
+    # Copies of this file (the ones vendored into exported submission folders) share
+    # the classes of the first copy loaded in the process, as they would share
+    # algoperf.spec: otherwise a submission's ForwardPassMode.TRAIN would not equal
+    # the runner's and workloads', nor its TrainingCompleteError be the one caught.
+    import sys
+
+    _FIRST = sys.modules.setdefault("_sfadamw_spec_fallback", sys.modules[__name__])
+    if _FIRST is not sys.modules[__name__]:
+        globals().update(
+            {k: v for k, v in vars(_FIRST).items() if isinstance(v, type) and k[0].isupper()}
+        )
 
 __all__ = [
     "HARNESS",

@@ -42,13 +42,15 @@ OFFICIAL_BATCH_SIZES: dict[str, dict[str, int | None]] = {
     "cifar": _row(128, 128, 128, 128),
 }
 
-#: Embedded CPU workloads (sfadamw.workloads): one size for every column.
+#: Embedded CPU workloads (sfadamw.workloads): one size for every column, the batch
+#: size each workload's targets were calibrated at (results/calibration/,
+#: results/benchmarks/calibrate_workloads_b.json).
 EMBEDDED_BATCH_SIZES: dict[str, int] = {
     "digits_resnet": 128,
-    "digits_vit": 128,
-    "synth_dlrm": 512,
+    "digits_vit": 64,
+    "synth_dlrm": 1024,
     "phantom_unet": 16,
-    "motif_gnn": 64,
+    "motif_gnn": 128,
     "numbers_transformer": 64,
     "synth_conformer": 32,
     "pystdlib_gpt": 32,

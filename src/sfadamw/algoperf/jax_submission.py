@@ -209,6 +209,7 @@ def make_submission(variant: variants.Variant) -> SimpleNamespace:
         return next(input_queue)
 
     return SimpleNamespace(
+        check_hyperparameters=variants.check_point,
         get_batch_size=get_batch_size,
         init_optimizer_state=init_optimizer_state,
         update_params=update_params,

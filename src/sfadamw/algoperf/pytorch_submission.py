@@ -26,13 +26,19 @@ from sfadamw.torch import ScheduleFreeAdamW, recompute_batchnorm_stats
 from sfadamw.torch.batchnorm import batchnorm_layers
 from sfadamw.workload_settings import batch_size
 
+#: Recent batches are checkpointed only up to this size (ImageNet's would be GBs):
+#: a run resumed without them recomputes BatchNorm statistics at its first eval
+#: from the batches seen since the restart.
+MAX_CHECKPOINTED_BATCH_BYTES = 256 * 2**20
+
 
 class SubmissionState:
     """What the submission keeps besides the optimizer (checkpointable: state_dict()).
 
-    Holds the last training batches for the BatchNorm recomputation (not saved:
-    after a restart the next batches refill it), and for the v0.5 reset
-    heuristic the initial weights on the CPU and the number of evals seen.
+    Holds the last training batches for the BatchNorm recomputation (saved with
+    the checkpoint when they total at most MAX_CHECKPOINTED_BATCH_BYTES, so a
+    resumed run evaluates exactly as an uninterrupted one), and for the v0.5
+    reset heuristic the initial weights on the CPU and the number of evals seen.
     """
 
     def __init__(self, bn_batches: int) -> None:
@@ -42,11 +48,18 @@ class SubmissionState:
         self.resets = 0
 
     def state_dict(self) -> dict[str, Any]:
-        return {"evals_checked": self.evals_checked, "resets": self.resets}
+        state: dict[str, Any] = {"evals_checked": self.evals_checked, "resets": self.resets}
+        batches = [{k: v.detach().cpu() for k, v in b.items()} for b in self.recent_batches]
+        size = sum(v.numel() * v.element_size() for b in batches for v in b.values())
+        if size <= MAX_CHECKPOINTED_BATCH_BYTES:
+            state["recent_batches"] = batches
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.evals_checked = int(state["evals_checked"])
         self.resets = int(state["resets"])
+        self.recent_batches.clear()
+        self.recent_batches.extend(state.get("recent_batches", []))
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -178,8 +191,11 @@ def make_submission(variant: variants.Variant) -> SimpleNamespace:
         if variant.batchnorm == "recompute_at_x" and state.recent_batches:
             hparams = variants.resolve_hyperparameters(variant, hyperparameters)
 
+            device = next(_unwrap(model).parameters()).device
+
             def forward(module, batch):
                 nonlocal model_state
+                batch = {k: v.to(device) for k, v in batch.items()}  # restored on the CPU
                 _, model_state = _forward(
                     workload,
                     model,
@@ -209,6 +225,7 @@ def make_submission(variant: variants.Variant) -> SimpleNamespace:
         return next(input_queue)
 
     return SimpleNamespace(
+        check_hyperparameters=variants.check_point,
         get_batch_size=get_batch_size,
         init_optimizer_state=init_optimizer_state,
         update_params=update_params,

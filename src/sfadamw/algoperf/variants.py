@@ -39,6 +39,10 @@ ALGOPERF_SELF_TUNING = {
     "weight_lr_power": 2.0,
 }
 
+#: Names every external-tuning point must set (no silent fallback to defaults).
+REQUIRED_HPARAMS = frozenset(
+    {"learning_rate", "one_minus_beta1", "beta2", "weight_decay", "warmup_factor"}
+)
 #: Hyperparameter names a search-space point may set.
 HPARAM_NAMES = frozenset(ALGOPERF_SELF_TUNING) | {"dropout_rate"}
 
@@ -131,13 +135,25 @@ def get_variant(name: str, ruleset: str) -> Variant:
         ) from None
 
 
+def check_point(point: dict) -> None:
+    """Raise ValueError for a search-space point with unknown or missing names."""
+    unknown = sorted(set(point) - HPARAM_NAMES)
+    if unknown:
+        raise ValueError(
+            f"unknown hyperparameters {unknown}; a point may set {sorted(HPARAM_NAMES)}"
+        )
+    missing = sorted(REQUIRED_HPARAMS - set(point))
+    if missing:
+        raise ValueError(f"missing hyperparameters {missing}; every point must set them")
+
+
 def resolve_hyperparameters(variant: Variant, hyperparameters) -> dict:
     """The hyperparameters a trial runs with, as a dict.
 
     Self-tuning: ``hyperparameters`` is None (the harness's own fake-data test
     passes ``{}``): the variant's defaults. External tuning: a namedtuple (or
-    mapping) of one search-space point, laid over the defaults; names outside
-    :data:`HPARAM_NAMES` are an error. Fixed values of the entry win.
+    mapping) of one search-space point, checked by :func:`check_point` and laid
+    over the defaults (for the optional names). Fixed values of the entry win.
     """
     values = dict(variant.defaults)
     if hyperparameters:
@@ -146,11 +162,7 @@ def resolve_hyperparameters(variant: Variant, hyperparameters) -> dict:
             if hasattr(hyperparameters, "_asdict")
             else dict(hyperparameters)
         )
-        unknown = sorted(set(point) - HPARAM_NAMES)
-        if unknown:
-            raise ValueError(
-                f"unknown hyperparameters {unknown}; a point may set {sorted(HPARAM_NAMES)}"
-            )
+        check_point(point)
         values.update(point)
     values.update(variant.fixed)
     return values

@@ -71,7 +71,7 @@ class ScheduleFreeState(NamedTuple):
     weight_sum_error`` (a compensated float32 sum, see :func:`_two_sum`); ``b1``
     is beta1 (so that :func:`eval_params` needs only the state); ``z`` and ``v``
     mirror the params; ``x`` mirrors them only when ``b1 == 0`` and is ``None``
-    otherwise.
+    otherwise; ``skipped`` counts the steps skipped for a non-finite gradient.
     """
 
     count: jax.Array
@@ -82,6 +82,7 @@ class ScheduleFreeState(NamedTuple):
     z: optax.Params
     v: optax.Params
     x: optax.Params | None = None
+    skipped: jax.Array | None = None
 
 
 def schedule_free_config(
@@ -182,6 +183,7 @@ def init_state(
         z=z,
         v=v,
         x=x,
+        skipped=jnp.zeros([], jnp.int32),
     )
 
 
@@ -195,6 +197,11 @@ def schedule_free_step(
 
     The same update as the transformation's, without the round trip through
     ``y_new - y`` (see the module docstring for that bound). Pure and jit-able.
+
+    Non-finite gradients: if any gradient entry is NaN or infinite the step is
+    skipped (y, z, v, x and the counters are kept, selected inside the same
+    fused kernel, no host sync) and ``skipped`` is incremented; the PyTorch core
+    does the same with ``nonfinite="skip"``.
     """
     b1, b2 = config.betas
     s = step_scalars(config, state.count, state.lr_max, state.weight_sum, xp=jnp)
@@ -229,7 +236,11 @@ def schedule_free_step(
         x_new = jax.tree_util.tree_map(
             lambda x, z: (x + s.ckp1 * (z.astype(x.dtype) - x)).astype(x.dtype), state.x, z_new
         )
-    new_state = ScheduleFreeState(
+    finite = jnp.all(
+        jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads)])
+    )
+    skipped = jnp.zeros([], jnp.int32) if state.skipped is None else state.skipped
+    stepped = ScheduleFreeState(
         count=state.count + 1,
         lr_max=s.lr_max.astype(state.lr_max.dtype),
         weight_sum=weight_sum.astype(state.weight_sum.dtype),
@@ -238,8 +249,15 @@ def schedule_free_step(
         z=z_new,
         v=v_new,
         x=x_new,
+        skipped=skipped,
     )
-    return y_new, new_state
+    keep = state._replace(skipped=skipped + 1)
+
+    def select(new, old):
+        return jnp.where(finite, new, old)
+
+    new_state = jax.tree_util.tree_map(select, stepped, keep)
+    return jax.tree_util.tree_map(select, y_new, params), new_state
 
 
 def schedule_free_adamw(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 
 import numpy as np
 
@@ -100,8 +101,14 @@ def load(folder: str, framework: str, params, model_state, optimizer_state):
         if framework == "pytorch":
             return _load_torch(path, params, model_state, optimizer_state)
         return _load_jax(path, params, model_state, optimizer_state)
+    except pickle.UnpicklingError:
+        raise ExperimentError(
+            f"cannot resume from {path}: it holds objects other than arrays and plain data "
+            "(checkpoints are loaded without unpickling code); remove it or use --overwrite"
+        ) from None
     except (OSError, ValueError, KeyError, RuntimeError) as e:
-        raise ExperimentError(f"cannot resume from {path}: {e}") from None
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ExperimentError(f"cannot resume from {path}: {first}") from None
 
 
 def _load_torch(path, params, model_state, optimizer_state):

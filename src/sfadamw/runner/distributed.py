@@ -11,8 +11,9 @@ array (:func:`shard_batch`). The submission therefore sees per-rank batches,
 as under the harness, and must all-reduce the summed loss and
 ``n_valid_examples`` before dividing. Decisions that depend on wall-clock time
 (eval now? budget left?) are taken on rank 0 and broadcast (:func:`agree`),
-so all ranks run the same number of steps. Only rank 0 writes logs and
-checkpoints.
+so all ranks run the same number of steps. Every rank evaluates the full
+eval splits (eval is untimed; the embedded workloads do not shard it). Only
+rank 0 writes logs and checkpoints.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ left untouched.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -46,6 +47,8 @@ _CONFIG_KEYS = (
 )
 
 _DTYPES = {None: None, "float32": torch.float32, "bfloat16": torch.bfloat16}
+NONFINITE = ("skip", "error", "ignore")
+logger = logging.getLogger("sfadamw")
 
 
 def group_config(group: dict[str, Any]) -> ScheduleFreeConfig:
@@ -64,8 +67,17 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
             (the two AlgoPerf entries); see :mod:`sfadamw.presets`.
         decay_at, bias_correction, second_moment_dtype, lr_floor, weight_lr: the variant
             switches of :class:`sfadamw.presets.ScheduleFreeConfig` (``None``: preset's).
-        implementation: ``"auto"``, ``"single_tensor"`` or ``"foreach"``: which kernel
-            computes the update (they agree; see :mod:`sfadamw.torch.kernels`).
+        implementation: ``"auto"``, ``"single_tensor"``, ``"foreach"`` or ``"compiled"``
+            (one torch.compile'd elementwise kernel per tensor): which kernel computes
+            the update (they agree; see :mod:`sfadamw.torch.kernels`). ``"auto"`` picks
+            ``"compiled"`` for float32 groups of >= 2^20 elements on CPU or CUDA and
+            ``"foreach"`` otherwise, or after a failed compile (with a warning).
+
+        nonfinite: what a step does when the closure's loss or any gradient is NaN or
+            infinite: ``"skip"`` (default) leaves y, z, v and the counters untouched,
+            counts the step in each group's ``skipped_steps`` and logs a warning (logger
+            ``sfadamw``); ``"error"`` raises ``FloatingPointError``; ``"ignore"`` does no
+            check (saves one read of the gradients per step).
 
     Call :meth:`train` and :meth:`eval` wherever you call ``model.train()`` and
     ``model.eval()``; :meth:`evaluating` does both around a block.
@@ -89,6 +101,7 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
         lr_floor: float | None = None,
         weight_lr: str | None = None,
         implementation: str = "auto",
+        nonfinite: str = "skip",
     ) -> None:
         overrides = {
             key: value
@@ -114,9 +127,13 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
                 f"implementation must be one of {', '.join(kernels.IMPLEMENTATIONS)}, "
                 f"got {implementation!r}"
             )
+        if nonfinite not in NONFINITE:
+            raise ValueError(f"nonfinite must be one of {', '.join(NONFINITE)}, got {nonfinite!r}")
         defaults = dict(
             config.as_dict(),
             implementation=implementation,
+            nonfinite=nonfinite,
+            skipped_steps=0,
             k=0,
             lr_max=0.0,
             weight_sum=0.0,
@@ -127,31 +144,39 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
             group_config(group)  # validate per-group overrides early
 
     # --- modes -------------------------------------------------------------------
+    def _switch(self, to_train: bool) -> None:
+        """One foreach pass per group: p <- lerp(p, z, w), or p <- x where x is stored.
+
+        eval: x = y + (1 - 1/b1)(z - y); train: y = x + (1 - b1)(z - x) (for b1 = 0, y = z).
+        """
+        for group in self.param_groups:
+            if group["train_mode"] == to_train:
+                continue
+            beta1 = group["betas"][0]
+            params, zs, stored, xs = [], [], [], []
+            for p in group["params"]:
+                state = self.state.get(p, {})
+                if "x" in state and not to_train:
+                    stored.append(p)
+                    xs.append(state["x"])
+                elif "z" in state:
+                    params.append(p)
+                    zs.append(state["z"])
+            if stored:
+                torch._foreach_copy_(stored, xs)
+            if params:
+                torch._foreach_lerp_(params, zs, 1.0 - beta1 if to_train else 1.0 - 1.0 / beta1)
+            group["train_mode"] = to_train
+
     @torch.no_grad()
     def eval(self) -> None:
         """Move the parameters from y to x (idempotent)."""
-        for group in self.param_groups:
-            if group["train_mode"]:
-                beta1 = group["betas"][0]
-                for p in group["params"]:
-                    state = self.state.get(p, {})
-                    if "x" in state:
-                        p.copy_(state["x"])
-                    elif "z" in state:
-                        p.lerp_(state["z"], 1.0 - 1.0 / beta1)
-                group["train_mode"] = False
+        self._switch(to_train=False)
 
     @torch.no_grad()
     def train(self) -> None:
         """Move the parameters from x back to y (idempotent)."""
-        for group in self.param_groups:
-            if not group["train_mode"]:
-                beta1 = group["betas"][0]
-                for p in group["params"]:
-                    state = self.state.get(p, {})
-                    if "z" in state:
-                        p.lerp_(state["z"], 1.0 - beta1)
-                group["train_mode"] = True
+        self._switch(to_train=True)
 
     @property
     def train_mode(self) -> bool:
@@ -194,6 +219,8 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        if self._nonfinite(loss):
+            return loss
         for group in self.param_groups:
             config = group_config(group)
             active = [p for p in group["params"] if p.grad is not None]
@@ -222,6 +249,31 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
                 implementation=group["implementation"],
             )
         return loss
+
+    def _nonfinite(self, loss) -> bool:
+        """True when this step must not update (a NaN/inf loss or gradient, mode "skip")."""
+        mode = self.defaults["nonfinite"]
+        if mode == "ignore":
+            return False
+        grads = [p.grad for g in self.param_groups for p in g["params"] if p.grad is not None]
+        finite = loss is None or bool(torch.isfinite(torch.as_tensor(loss)).all())
+        if finite and grads:
+            # one fused reduction: a norm is finite iff every element is (or it overflows)
+            norms = torch._foreach_norm(grads)
+            finite = bool(torch.stack([n.float() for n in norms]).isfinite().all())
+        if finite:
+            return False
+        k = self.param_groups[0]["k"]
+        if mode == "error":
+            raise FloatingPointError(
+                f"ScheduleFreeAdamW: non-finite loss or gradient at step {k}; lower the "
+                "learning rate or pass nonfinite='skip' to skip such steps"
+            )
+        for group in self.param_groups:
+            group["skipped_steps"] = group.get("skipped_steps", 0) + 1
+        logger.warning("ScheduleFreeAdamW: skipped step %d (non-finite loss or gradient); "
+                       "%d skipped so far", k, self.param_groups[0]["skipped_steps"])
+        return True
 
     # --- checkpoints ----------------------------------------------------------------
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

@@ -58,6 +58,29 @@ class MultiHeadAttention(nn.Module):
         self.num_heads = num_heads
         self.q, self.k, self.v, self.out = (nn.Linear(dim, dim) for _ in range(4))
 
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        return x.view(b, t, self.num_heads, d // self.num_heads).transpose(1, 2)
+
+    def project_kv(self, key_value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values, ``(batch, heads, k_len, d_head)`` each (cacheable for decoding)."""
+        return self._heads(self.k(key_value)), self._heads(self.v(key_value))
+
+    def attend(
+        self,
+        query: torch.Tensor,
+        keys: torch.Tensor,
+        values: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        causal: bool = False,
+    ) -> torch.Tensor:
+        """Attention of ``query`` over projected ``keys``/``values`` (see ``project_kv``)."""
+        y = F.scaled_dot_product_attention(
+            self._heads(self.q(query)), keys, values, attn_mask=mask, is_causal=causal
+        )
+        b, h, t, dh = y.shape
+        return self.out(y.transpose(1, 2).reshape(b, t, h * dh))
+
     def forward(
         self,
         query: torch.Tensor,
@@ -65,14 +88,7 @@ class MultiHeadAttention(nn.Module):
         mask: torch.Tensor | None = None,
         causal: bool = False,
     ) -> torch.Tensor:
-        def heads(x: torch.Tensor) -> torch.Tensor:
-            b, t, d = x.shape
-            return x.view(b, t, self.num_heads, d // self.num_heads).transpose(1, 2)
-
-        q, k, v = heads(self.q(query)), heads(self.k(key_value)), heads(self.v(key_value))
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
-        b, h, t, dh = y.shape
-        return self.out(y.transpose(1, 2).reshape(b, t, h * dh))
+        return self.attend(query, *self.project_kv(key_value), mask, causal)
 
 
 class FeedForward(nn.Sequential):

@@ -14,7 +14,10 @@ way the AlgoPerf harness's PyTorch workloads do:
   momentum is set to 0 for the call, as the harness does); ``dropout_rate``,
   when given, sets every dropout module's probability. Gradients are enabled
   only in TRAIN mode.
-* batches are the numpy batches of :mod:`sfadamw.workloads.arrays` as tensors.
+* batches are the numpy batches of :mod:`sfadamw.workloads.arrays` as tensors;
+  under ``torch.distributed`` each process gets its rows of every global train
+  batch (as the harness shards batches over devices), while evaluation runs
+  over the whole split in every process (identical results, no reduction).
 """
 
 from __future__ import annotations
@@ -169,6 +172,8 @@ class TorchWorkload(Workload):
             batches = _repeat(
                 lambda: arrays.eval_batches(data, global_batch_size), bool(repeat_final_dataset)
             )
+        # Global batches: under torchrun the runner hands each rank its rows
+        # (sfadamw.runner.distributed.shard_batch), for every workload alike.
         for i, batch in enumerate(batches):
             if num_batches is not None and i >= num_batches:
                 return
@@ -199,6 +204,7 @@ class TorchWorkload(Workload):
                 totals[k] = totals.get(k, 0.0) + float(v)
             count += float(batch["weights"].sum())
         return {k: v / count for k, v in totals.items()}
+
 
 
 def _repeat(make, forever: bool):

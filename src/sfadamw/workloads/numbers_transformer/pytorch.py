@@ -37,6 +37,18 @@ class _Block(nn.Module):
             x = x + self.dropout(self.cross_attn(self.norm_cross(x), memory, memory_mask))
         return x + self.dropout(self.ff(self.norm_ff(x)))
 
+    def decode_step(self, x, cache, memory_kv, memory_mask):
+        """The decoder block on one new position ``x`` (B, 1, D), given the self-attention
+        keys/values ``cache`` of the earlier positions (None at the first); returns the
+        output and the extended cache. Evaluation only: no dropout."""
+        h = self.norm_self(x)
+        keys, values = self.self_attn.project_kv(h)
+        if cache is not None:
+            keys, values = torch.cat([cache[0], keys], 2), torch.cat([cache[1], values], 2)
+        x = x + self.self_attn.attend(h, keys, values)
+        x = x + self.cross_attn.attend(self.norm_cross(x), *memory_kv, memory_mask)
+        return x + self.ff(self.norm_ff(x)), (keys, values)
+
 
 class Seq2SeqTransformer(nn.Module):
     """Encoder-decoder Transformer (Vaswani et al. 2017) with pre-LN blocks, learned
@@ -75,18 +87,29 @@ class Seq2SeqTransformer(nn.Module):
 
     @torch.no_grad()
     def greedy_decode(self, src: torch.Tensor, max_length: int) -> torch.Tensor:
-        """Argmax decoding, one token at a time, until every row has emitted EOS."""
+        """Argmax decoding until every row has emitted EOS (at most ``max_length`` tokens).
+
+        Incremental: each step runs the decoder on the newest position only, with the
+        earlier positions' self-attention keys/values cached, which gives the same
+        logits as re-running ``decode`` on the whole prefix (causal attention).
+        """
         memory, memory_mask = self.encode(src)
-        out = torch.full((src.shape[0], 1), data.PAD, dtype=torch.long)
+        memory_kv = [block.cross_attn.project_kv(memory) for block in self.decoder]
+        caches: list = [None] * len(self.decoder)
+        token = torch.full((src.shape[0],), data.PAD, dtype=torch.long)
         done = torch.zeros(src.shape[0], dtype=torch.bool)
-        for _ in range(max_length):
-            token = self.decode(out, memory, memory_mask)[:, -1].argmax(-1)
+        out = []
+        for position in range(max_length):
+            y = self.tgt_embed(token[:, None]) + self.tgt_pos.weight[position]
+            for i, block in enumerate(self.decoder):
+                y, caches[i] = block.decode_step(y, caches[i], memory_kv[i], memory_mask)
+            token = self.head(self.dec_norm(y))[:, 0].argmax(-1)
             token = torch.where(done, data.PAD, token)
-            out = torch.cat([out, token[:, None]], dim=1)
+            out.append(token)
             done |= token == data.EOS
             if bool(done.all()):
                 break
-        return out[:, 1:]
+        return torch.stack(out, dim=1)
 
 
 class NumbersTransformerWorkload(NumbersTransformerSettings, TorchWorkloadB):

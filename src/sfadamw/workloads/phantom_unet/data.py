@@ -124,19 +124,24 @@ def split_arrays(split: str) -> dict[str, np.ndarray]:
     return {"inputs": inputs, "targets": targets}
 
 
+def _box_mean(x: np.ndarray, win: int) -> np.ndarray:
+    """Means over every ``win`` x ``win`` window inside ``(N, H, W)`` (summed-area table)."""
+    c = np.pad(x, ((0, 0), (1, 0), (1, 0))).cumsum(1).cumsum(2)
+    return (c[:, win:, win:] - c[:, :-win, win:] - c[:, win:, :-win] + c[:, :-win, :-win]) / (
+        win * win
+    )
+
+
 def ssim(pred: np.ndarray, target: np.ndarray, win: int = 7) -> np.ndarray:
     """Per-image SSIM of ``(N, H, W)`` arrays (settings in the module docstring)."""
     pred, target = pred.astype(np.float64), target.astype(np.float64)
     data_range = target.reshape(len(target), -1).max(1)[:, None, None]
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    view = np.lib.stride_tricks.sliding_window_view
-    px, py = view(pred, (win, win), axis=(1, 2)), view(target, (win, win), axis=(1, 2))
-    ux, uy = px.mean((-2, -1)), py.mean((-2, -1))
-    dof = win * win / (win * win - 1.0)
-    vx = (px**2).mean((-2, -1)) - ux**2
-    vy = (py**2).mean((-2, -1)) - uy**2
-    vxy = (px * py).mean((-2, -1)) - ux * uy
-    vx, vy, vxy = vx * dof, vy * dof, vxy * dof
+    ux, uy = _box_mean(pred, win), _box_mean(target, win)
+    dof = win * win / (win * win - 1.0)  # sample (co)variances
+    vx = (_box_mean(pred * pred, win) - ux**2) * dof
+    vy = (_box_mean(target * target, win) - uy**2) * dof
+    vxy = (_box_mean(pred * target, win) - ux * uy) * dof
     s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
     return s.mean((1, 2))
 

@@ -3,8 +3,8 @@
 Model (Ronneberger et al. 2015, "U-Net", in the form of the fastMRI baseline
 that AlgoPerf's fastmri workload uses): convolution blocks of two
 (3x3 conv, InstanceNorm without affine, LeakyReLU 0.2, Dropout) layers; an
-encoder of ``POOL_LAYERS`` levels (16, 32 channels) with 2x2 average pooling,
-a bottleneck block (64), a decoder of 2x2 transposed convs (+ InstanceNorm,
+encoder of ``POOL_LAYERS`` levels (8, 16 channels) with 2x2 average pooling,
+a bottleneck block (32), a decoder of 2x2 transposed convs (+ InstanceNorm,
 LeakyReLU) whose outputs are concatenated with the encoder's and fed to a
 block, and a final 1x1 conv to one channel. Inputs and outputs are ``(N, 32,
 32)`` images. Dropout is 0 unless ``dropout_rate`` is given.

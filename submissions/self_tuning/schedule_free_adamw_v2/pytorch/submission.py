@@ -15,3 +15,5 @@ init_optimizer_state = _SUBMISSION.init_optimizer_state
 update_params = _SUBMISSION.update_params
 prepare_for_eval = _SUBMISSION.prepare_for_eval
 data_selection = _SUBMISSION.data_selection
+# not part of the AlgoPerf API: lets `sfadamw run` refuse a bad search space before writing
+check_hyperparameters = _SUBMISSION.check_hyperparameters
