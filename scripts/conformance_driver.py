@@ -15,7 +15,7 @@ calls the submission the way ``submission_runner.py`` does:
 4. ``model_fn`` in EVAL mode on the prepared parameters (x for Schedule-Free)
    and ``workload.eval_model`` on them;
 5. ``update_params`` again (training continues from what ``prepare_for_eval``
-   returned), then a second ``prepare_for_eval`` and ``eval_model``.
+   returned), then a second ``prepare_for_eval`` and EVAL-mode ``model_fn``.
 
 Every model output, loss and eval metric must be finite and the parameter
 shapes must not change. Exit status 0 and a final ``DRIVER PASS`` line on
@@ -225,6 +225,9 @@ def run() -> None:
         _check(_param_shapes(framework, params) == shapes, "prepare_for_eval changed shapes")
         outputs = _eval_forward(framework, workload, params, model_state, batch, eval_rng)
         _check(_all_finite(outputs), f"step {global_step}: non-finite EVAL-mode model output")
+        if global_step > 0:  # one full eval is enough (wmt's decoding takes minutes on a CPU)
+            print(f"step {global_step}: prepare_for_eval + EVAL-mode model_fn at x", flush=True)
+            continue
         result = workload.eval_model(
             batch_size,
             params,
