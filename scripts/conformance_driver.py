@@ -138,7 +138,12 @@ def _check_eval(workload, name: str, result: dict) -> None:
     expected = harness_test._EXPECTED_METRIC_NAMES[FLAGS.workload]
     missing = [m for m in expected if m not in result]
     _check(not missing, f"{name}: eval results lack {missing}")
-    bad = {k: v for k, v in result.items() if isinstance(v, float) and not math.isfinite(v)}
+    scalars = {k: np.asarray(v) for k, v in result.items()}  # floats or 0-d jax arrays
+    bad = {
+        k: v.item()
+        for k, v in scalars.items()
+        if v.ndim == 0 and np.issubdtype(v.dtype, np.floating) and not math.isfinite(v.item())
+    }
     _check(not bad, f"{name}: non-finite eval metrics {bad}")
 
 
