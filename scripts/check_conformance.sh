@@ -172,6 +172,10 @@ if [[ "${venv_new:-0}" -eq 1 && ! -x "$py" ]]; then
   # The harness's documented CPU install; the test imports both frameworks.
   run "$py" -m pip install --quiet -e "${harness_dir}[pytorch_cpu,jax_cpu,full]" \
     --extra-index-url "$TORCH_CPU_INDEX"
+  # tensorflow-metadata >= 1.17 imports google.protobuf.runtime_version (protobuf 5)
+  # while the harness pins protobuf 4.25.5: tensorflow_datasets.core then fails to
+  # import and the imagenet workloads cannot load (seen with 1.21.0; 1.16.1 works).
+  run "$py" -m pip install --quiet "tensorflow-metadata<1.17" "protobuf==4.25.5"
   # Our package without dependencies: the harness's pins must stay.
   run "$py" -m pip install --quiet --no-deps -e "$REPO_ROOT"
 fi
