@@ -19,7 +19,7 @@ the exact average of the b's, computed at x.
 from __future__ import annotations
 
 import collections
-from types import SimpleNamespace
+import types
 from typing import Any, NamedTuple
 
 import jax
@@ -27,10 +27,9 @@ import jax.numpy as jnp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sfadamw import spec
-from sfadamw.algoperf import variants
+from sfadamw.algoperf import api, variants
 from sfadamw.jax import eval_params, init_state, schedule_free_config, schedule_free_step
 from sfadamw.jax import train_params as y_from_x
-from sfadamw.workload_settings import batch_size
 
 
 class JaxSubmissionState(NamedTuple):
@@ -131,11 +130,8 @@ class TrainStep:
         return jax.tree_util.tree_map(average, momentum, *from_zero)
 
 
-def make_submission(variant: variants.Variant) -> SimpleNamespace:
+def make_submission(variant: variants.Variant) -> types.SimpleNamespace:
     """The functions of a JAX submission module for ``variant``."""
-
-    def get_batch_size(workload_name: str) -> int:
-        return batch_size(workload_name, variant.batch_sizes)
 
     def init_optimizer_state(workload, model_params, model_state, hyperparameters, rng):
         del rng
@@ -194,25 +190,4 @@ def make_submission(variant: variants.Variant) -> SimpleNamespace:
             model_state = train_step.batchnorm_at_x(params, model_state, rng)
         return (JaxSubmissionState(state.sf, True), train_step), params, model_state
 
-    def data_selection(
-        workload,
-        input_queue,
-        optimizer_state,
-        current_param_container,
-        model_state,
-        hyperparameters,
-        global_step,
-        rng,
-    ):
-        del workload, optimizer_state, current_param_container, model_state
-        del hyperparameters, global_step, rng
-        return next(input_queue)
-
-    return SimpleNamespace(
-        check_hyperparameters=variants.check_point,
-        get_batch_size=get_batch_size,
-        init_optimizer_state=init_optimizer_state,
-        update_params=update_params,
-        prepare_for_eval=prepare_for_eval,
-        data_selection=data_selection,
-    )
+    return api.submission(variant, init_optimizer_state, update_params, prepare_for_eval)

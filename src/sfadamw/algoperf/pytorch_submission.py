@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 import copy
-from types import SimpleNamespace
+import types
 from typing import Any
 
 import torch
@@ -20,11 +20,10 @@ import torch.distributed as dist
 import torch.distributed.nn as dist_nn
 
 from sfadamw import spec
-from sfadamw.algoperf import variants
+from sfadamw.algoperf import api, variants
 from sfadamw.algoperf.reset import stalled
 from sfadamw.torch import ScheduleFreeAdamW, recompute_batchnorm_stats
 from sfadamw.torch.batchnorm import batchnorm_layers
-from sfadamw.workload_settings import batch_size
 
 #: Recent batches are checkpointed only up to this size (ImageNet's would be GBs):
 #: a run resumed without them recomputes BatchNorm statistics at its first eval
@@ -83,11 +82,8 @@ def _label_smoothing(variant, hparams: dict, workload) -> float:
     return float(hparams.get("label_smoothing", 0.0))
 
 
-def make_submission(variant: variants.Variant) -> SimpleNamespace:
+def make_submission(variant: variants.Variant) -> types.SimpleNamespace:
     """The functions of a PyTorch submission module for ``variant``."""
-
-    def get_batch_size(workload_name: str) -> int:
-        return batch_size(workload_name, variant.batch_sizes)
 
     def init_optimizer_state(workload, model_params, model_state, hyperparameters, rng):
         del model_state, rng
@@ -210,28 +206,7 @@ def make_submission(variant: variants.Variant) -> SimpleNamespace:
             recompute_batchnorm_stats(_unwrap(model), list(state.recent_batches), forward)
         return optimizer_state, model, model_state
 
-    def data_selection(
-        workload,
-        input_queue,
-        optimizer_state,
-        current_param_container,
-        model_state,
-        hyperparameters,
-        global_step,
-        rng,
-    ):
-        del workload, optimizer_state, current_param_container, model_state
-        del hyperparameters, global_step, rng
-        return next(input_queue)
-
-    return SimpleNamespace(
-        check_hyperparameters=variants.check_point,
-        get_batch_size=get_batch_size,
-        init_optimizer_state=init_optimizer_state,
-        update_params=update_params,
-        prepare_for_eval=prepare_for_eval,
-        data_selection=data_selection,
-    )
+    return api.submission(variant, init_optimizer_state, update_params, prepare_for_eval)
 
 
 @torch.no_grad()
