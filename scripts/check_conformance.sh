@@ -11,7 +11,10 @@
 #      way submission_runner.py calls a submission: hyperparameters None for
 #      self-tuning, a read-only train_state, prepare_for_eval before each eval,
 #      training resumed from what prepare_for_eval returned),
-# and prints a PASS/FAIL table. Needs internet (GitHub, PyPI, the PyTorch CPU
+# and prints a PASS/FAIL table. With --exported DIR it checks the folders that
+# `sfadamw export --output_dir DIR` wrote (DIR/submissions/<ruleset>_tuning/
+# sfadamw_<framework>/) instead, in a venv where sfadamw is NOT installed, as the
+# working group runs them. Needs internet (GitHub, PyPI, the PyTorch CPU
 # index), python3.11 and about 12 GB of memory for criteo1tb (run last).
 # Nothing is written inside this repository.
 set -euo pipefail
@@ -43,6 +46,11 @@ Options:
   --harness-dir DIR      use this harness checkout instead of cloning
   --venv DIR             use this virtual environment (harness and sfadamw
                          already installed) instead of creating one
+  --exported DIR         check the self-contained folders that
+                         'sfadamw export --output_dir DIR' wrote
+                         (DIR/submissions/<ruleset>_tuning/sfadamw_<framework>/)
+                         instead of this repository's submissions; sfadamw is
+                         then not installed (and must not be, with --venv)
   --global-batch-size N  global batch of the fake batches (default: 2)
   --timeout S            limit per check in seconds (default: 3600)
   --dry-run              print the commands, run nothing
@@ -63,6 +71,7 @@ workdir=""
 keep=0
 harness_dir=""
 venv=""
+exported=""
 batch=2
 timeout_s=3600
 dry_run=0
@@ -76,6 +85,7 @@ while [[ $# -gt 0 ]]; do
   --keep) keep=1; shift ;;
   --harness-dir) harness_dir="${2:?--harness-dir needs a value}"; shift 2 ;;
   --venv) venv="${2:?--venv needs a value}"; shift 2 ;;
+  --exported) exported="${2:?--exported needs a value}"; shift 2 ;;
   --global-batch-size) batch="${2:?--global-batch-size needs a value}"; shift 2 ;;
   --timeout) timeout_s="${2:?--timeout needs a value}"; shift 2 ;;
   --dry-run) dry_run=1; shift ;;
@@ -106,9 +116,24 @@ done
 for w in "${requested[@]}"; do [[ "$w" == criteo1tb ]] || workloads+=("$w"); done
 for w in "${requested[@]}"; do [[ "$w" != criteo1tb ]] || workloads+=("$w"); done
 
+# Where the submissions are imported from (put on PYTHONPATH) and each one's path
+# below it, as the harness's --submission_path wants it.
+if [[ -n "$exported" ]]; then
+  [[ -d "$exported/submissions" ]] || die "--exported $exported has no submissions/ folder (write it with: sfadamw export --output_dir $exported ...)"
+  subs_root="$(cd "$exported" && pwd)"
+else
+  subs_root="$REPO_ROOT"
+fi
+submission_dir() { # RULESET FRAMEWORK
+  if [[ -n "$exported" ]]; then
+    echo "submissions/$1_tuning/sfadamw_$2"
+  else
+    echo "submissions/$1_tuning/$SUBMISSION/$2"
+  fi
+}
 for rs in "${rulesets[@]}"; do
   for fw in "${frameworks[@]}"; do
-    f="$REPO_ROOT/submissions/${rs}_tuning/$SUBMISSION/$fw/submission.py"
+    f="$subs_root/$(submission_dir "$rs" "$fw")/submission.py"
     [[ -f "$f" ]] || die "no submission at $f"
   done
 done
@@ -138,6 +163,9 @@ fi
 if [[ -n "$venv" ]]; then
   [[ -x "$venv/bin/python" ]] || die "--venv $venv has no bin/python"
   venv="$(cd "$venv" && pwd)"
+  if [[ -n "$exported" && $dry_run -eq 0 ]] && "$venv/bin/python" -c "import sfadamw" 2>/dev/null; then
+    die "--venv $venv has sfadamw installed: exported folders must run without it (use another venv or: $venv/bin/python -m pip uninstall sfadamw)"
+  fi
 fi
 [[ -n "$venv" ]] || venv_new=1
 [[ -n "$venv" ]] || venv="$workdir/venv"
@@ -176,18 +204,19 @@ if [[ "${venv_new:-0}" -eq 1 && ! -x "$py" ]]; then
   # while the harness pins protobuf 4.25.5: tensorflow_datasets.core then fails to
   # import and the imagenet workloads cannot load (seen with 1.21.0; 1.16.1 works).
   run "$py" -m pip install --quiet "tensorflow-metadata<1.17" "protobuf==4.25.5"
-  # Our package without dependencies: the harness's pins must stay.
-  run "$py" -m pip install --quiet --no-deps -e "$REPO_ROOT"
+  # Our package without dependencies: the harness's pins must stay. Exported
+  # folders carry their own copy and must run without it.
+  [[ -n "$exported" ]] || run "$py" -m pip install --quiet --no-deps -e "$REPO_ROOT"
 fi
 run mkdir -p "$logdir"
 
 declare -A result
-# check NAME LOG CMD...: run CMD in the harness checkout with our repository on
-# PYTHONPATH (for submissions/), record PASS/FAIL under NAME.
+# check NAME LOG CMD...: run CMD in the harness checkout with the submissions'
+# root on PYTHONPATH (for submissions/), record PASS/FAIL under NAME.
 check() {
   local name="$1" log="$2"
   shift 2
-  printf '+ (cd %q && PYTHONPATH=%q' "$harness_dir" "$REPO_ROOT"
+  printf '+ (cd %q && PYTHONPATH=%q' "$harness_dir" "$subs_root"
   printf ' %q' "$@"
   printf ' > %q 2>&1)\n' "$log"
   if [[ $dry_run -eq 1 ]]; then
@@ -195,7 +224,7 @@ check() {
     return
   fi
   local start=$SECONDS
-  if (cd "$harness_dir" && PYTHONPATH="$REPO_ROOT" timeout "$timeout_s" "$@") >"$log" 2>&1; then
+  if (cd "$harness_dir" && PYTHONPATH="$subs_root" timeout "$timeout_s" "$@") >"$log" 2>&1; then
     result[$name]="PASS $((SECONDS - start))s"
   else
     result[$name]="FAIL $((SECONDS - start))s"
@@ -205,13 +234,15 @@ check() {
 }
 
 for rs in "${rulesets[@]}"; do
-  if [[ "$rs" == self ]]; then
-    space="None"
-  else
-    space="$REPO_ROOT/submissions/external_tuning/$SUBMISSION/tuning_search_space.json"
-  fi
   for fw in "${frameworks[@]}"; do
-    sub="submissions/${rs}_tuning/$SUBMISSION/$fw/submission.py"
+    sub="$(submission_dir "$rs" "$fw")/submission.py"
+    if [[ "$rs" == self ]]; then
+      space="None"
+    elif [[ -n "$exported" ]]; then
+      space="$subs_root/$(dirname "$sub")/tuning_search_space.json"
+    else
+      space="$REPO_ROOT/submissions/external_tuning/$SUBMISSION/tuning_search_space.json"
+    fi
     for w in "${workloads[@]}"; do
       args=(--framework="$fw" --workload="$w" --global_batch_size="$batch"
         --submission_path="$sub" --tuning_search_space="$space")
@@ -225,6 +256,7 @@ done
 
 echo
 echo "harness: $HARNESS_URL @ $(git -C "$harness_dir" rev-parse HEAD 2>/dev/null || echo "$HARNESS_COMMIT")"
+echo "submissions: $subs_root/$(submission_dir '<ruleset>' '<framework>')"
 printf '%-24s %-8s %-9s %-14s %-14s\n' workload framework ruleset "fake-data test" "driver+prep"
 for rs in "${rulesets[@]}"; do
   for fw in "${frameworks[@]}"; do

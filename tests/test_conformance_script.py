@@ -144,3 +144,34 @@ def test_bad_usage_is_one_line_and_exit_2(tmp_path):
 
 def test_driver_is_valid_python():
     compile(DRIVER.read_text(), str(DRIVER), "exec")
+
+
+def test_exported_folders_run_without_our_package(tmp_path):
+    """--exported DIR checks what `sfadamw export --output_dir DIR` wrote, as the working group
+    runs it: DIR (not this repository) on PYTHONPATH and sfadamw never installed."""
+    exported = tmp_path / "out"
+    for rs in official.RULESETS:
+        for fw in official.FRAMEWORKS:
+            folder = exported / "submissions" / f"{rs}_tuning" / f"sfadamw_{fw}"
+            folder.mkdir(parents=True)
+            (folder / "submission.py").write_text("")
+    proc = _run("--dry-run", "--workdir", str(tmp_path / "w"), "--exported", str(exported))
+    assert proc.returncode == 0, proc.stderr
+    commands = _commands(proc.stdout)
+    assert not [c for c in commands if c[1:4] == ["-m", "pip", "install"] and str(REPO) in c]
+    checks = [c for c in commands if c[0] == "(cd"]
+    assert len(checks) == 2 * len(official.BASE_WORKLOADS) * 4
+    for c in checks:
+        assert f"PYTHONPATH={exported}" in c
+        flags = dict(a[2:].split("=", 1) for a in c if a.startswith("--") and "=" in a)
+        ruleset = flags["submission_path"].split("/")[1].removesuffix("_tuning")
+        folder = f"submissions/{ruleset}_tuning/sfadamw_{flags['framework']}"
+        assert flags["submission_path"] == f"{folder}/submission.py"
+        space = "None" if ruleset == "self" else f"{exported}/{folder}/tuning_search_space.json"
+        assert flags["tuning_search_space"] == space
+
+
+def test_exported_without_folders_is_one_line_and_exit_2(tmp_path):
+    proc = _run("--dry-run", "--exported", str(tmp_path))
+    assert proc.returncode == 2
+    assert "sfadamw export" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
