@@ -143,3 +143,52 @@ def get_preset(name: str, **overrides) -> ScheduleFreeConfig:
             f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}"
         ) from None
     return config.replace(**overrides) if overrides else config
+
+
+def schedule_free_config(
+    lr: float | None = None,
+    betas: tuple[float, float] | None = None,
+    eps: float | None = None,
+    weight_decay: float | None = None,
+    warmup_steps: int | None = None,
+    r: float | None = None,
+    weight_lr_power: float | None = None,
+    *,
+    preset: str | None = None,
+    decay_at: str | None = None,
+    bias_correction: str | None = None,
+    second_moment_dtype: str | None = None,
+    lr_floor: float | None = None,
+    weight_lr: str | None = None,
+    config: ScheduleFreeConfig | None = None,
+) -> ScheduleFreeConfig:
+    """The configuration the keyword arguments describe.
+
+    The base is ``config`` if given, else the preset (default ``"paper"``);
+    every argument that is not ``None`` overrides the base's value. Raises
+    ``ValueError`` for an unknown preset, out-of-range values, or both
+    ``preset`` and ``config``.
+    """
+    overrides = {
+        name: value
+        for name, value in dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            warmup_steps=warmup_steps,
+            r=r,
+            weight_lr_power=weight_lr_power,
+            decay_at=decay_at,
+            bias_correction=bias_correction,
+            second_moment_dtype=second_moment_dtype,
+            lr_floor=lr_floor,
+            weight_lr=weight_lr,
+        ).items()
+        if value is not None
+    }
+    if config is not None:
+        if preset is not None:
+            raise ValueError("pass either preset or config, not both")
+        return config.replace(**overrides) if overrides else config
+    return get_preset(preset or "paper", **overrides)

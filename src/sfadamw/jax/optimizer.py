@@ -59,7 +59,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from sfadamw.presets import ScheduleFreeConfig, get_preset
+from sfadamw.presets import ScheduleFreeConfig, schedule_free_config
 from sfadamw.schedule import step_scalars
 
 
@@ -83,55 +83,6 @@ class ScheduleFreeState(NamedTuple):
     v: optax.Params
     x: optax.Params | None = None
     skipped: jax.Array | None = None
-
-
-def schedule_free_config(
-    lr: float | None = None,
-    betas: tuple[float, float] | None = None,
-    eps: float | None = None,
-    weight_decay: float | None = None,
-    warmup_steps: int | None = None,
-    r: float | None = None,
-    weight_lr_power: float | None = None,
-    *,
-    preset: str | None = None,
-    decay_at: str | None = None,
-    bias_correction: str | None = None,
-    second_moment_dtype: str | None = None,
-    lr_floor: float | None = None,
-    weight_lr: str | None = None,
-    config: ScheduleFreeConfig | None = None,
-) -> ScheduleFreeConfig:
-    """The configuration the keyword arguments describe.
-
-    The base is ``config`` if given, else the preset (default ``"paper"``);
-    every argument that is not ``None`` overrides the base's value. Raises
-    ``ValueError`` for an unknown preset, out-of-range values, or both
-    ``preset`` and ``config``.
-    """
-    overrides = {
-        name: value
-        for name, value in dict(
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            warmup_steps=warmup_steps,
-            r=r,
-            weight_lr_power=weight_lr_power,
-            decay_at=decay_at,
-            bias_correction=bias_correction,
-            second_moment_dtype=second_moment_dtype,
-            lr_floor=lr_floor,
-            weight_lr=weight_lr,
-        ).items()
-        if value is not None
-    }
-    if config is not None:
-        if preset is not None:
-            raise ValueError("pass either preset or config, not both")
-        return config.replace(**overrides) if overrides else config
-    return get_preset(preset or "paper", **overrides)
 
 
 def _two_sum(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -243,13 +194,9 @@ def schedule_free_step(
         return y_new.astype(y.dtype), z_new.astype(z.dtype), v_new
 
     treedef = jax.tree_util.tree_structure(params)
-    flat = [
-        treedef.flatten_up_to(tree) for tree in (grads, params, state.z, state.v)
-    ]
+    flat = [treedef.flatten_up_to(tree) for tree in (grads, params, state.z, state.v)]
     outs = [leaf(*args) for args in zip(*flat, strict=True)]
-    y_new, z_new, v_new = (
-        treedef.unflatten([out[i] for out in outs]) for i in range(3)
-    )
+    y_new, z_new, v_new = (treedef.unflatten([out[i] for out in outs]) for i in range(3))
     x_new = None
     if state.x is not None:
         x_new = jax.tree_util.tree_map(

@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from sfadamw.presets import ScheduleFreeConfig, get_preset
+from sfadamw.presets import ScheduleFreeConfig, schedule_free_config
 from sfadamw.schedule import step_scalars
 from sfadamw.torch import kernels
 
@@ -103,25 +103,21 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
         implementation: str = "auto",
         nonfinite: str = "skip",
     ) -> None:
-        overrides = {
-            key: value
-            for key, value in dict(
-                lr=lr,
-                betas=betas,
-                eps=eps,
-                weight_decay=weight_decay,
-                warmup_steps=warmup_steps,
-                r=r,
-                weight_lr_power=weight_lr_power,
-                decay_at=decay_at,
-                bias_correction=bias_correction,
-                second_moment_dtype=second_moment_dtype,
-                lr_floor=lr_floor,
-                weight_lr=weight_lr,
-            ).items()
-            if value is not None
-        }
-        config = get_preset(preset, **overrides)
+        config = schedule_free_config(
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            warmup_steps,
+            r,
+            weight_lr_power,
+            preset=preset,
+            decay_at=decay_at,
+            bias_correction=bias_correction,
+            second_moment_dtype=second_moment_dtype,
+            lr_floor=lr_floor,
+            weight_lr=weight_lr,
+        )
         if implementation not in kernels.IMPLEMENTATIONS:
             raise ValueError(
                 f"implementation must be one of {', '.join(kernels.IMPLEMENTATIONS)}, "
@@ -219,8 +215,11 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        if any(p.grad is not None and p.grad.is_sparse
-               for group in self.param_groups for p in group["params"]):
+        if any(
+            p.grad is not None and p.grad.is_sparse
+            for group in self.param_groups
+            for p in group["params"]
+        ):
             raise RuntimeError(
                 "ScheduleFreeAdamW does not support sparse gradients; "
                 "use dense gradients (e.g. nn.Embedding(sparse=False))"
@@ -271,8 +270,11 @@ class ScheduleFreeAdamW(torch.optim.Optimizer):
             )
         for group in self.param_groups:
             group["skipped_steps"] = group.get("skipped_steps", 0) + 1
-        logger.warning("ScheduleFreeAdamW: skipped step %d (non-finite loss or gradient); "
-                       "%d skipped so far", k, self.param_groups[0]["skipped_steps"])
+        logger.warning(
+            "ScheduleFreeAdamW: skipped step %d (non-finite loss or gradient); %d skipped so far",
+            k,
+            self.param_groups[0]["skipped_steps"],
+        )
         return True
 
     # --- checkpoints ----------------------------------------------------------------
