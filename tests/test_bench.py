@@ -28,6 +28,7 @@ def test_quick_run_writes_json_and_chart(tmp_path, capsys):
     names = {r["optimizer"] for r in result["results"]}
     assert {
         "ours_compiled",
+        "ours_compiled_nocheck",
         "ours_foreach",
         "schedulefree_foreach",
         "schedulefree_per_tensor",
@@ -36,6 +37,7 @@ def test_quick_run_writes_json_and_chart(tmp_path, capsys):
         "optax_adamw",
         "optax_schedule_free_adamw",
         "jax_ours",
+        "jax_ours_nocheck",
     } <= names
     n = result["shapes"]["tiny"]["params"]
     for r in result["results"]:
@@ -60,8 +62,31 @@ def test_quick_run_writes_json_and_chart(tmp_path, capsys):
         (["step", "--shapes", "vgg"], "unknown shape"),
         (["step", "--device", "tpu"], "--device must be"),
         (["step", "--repeats", "0"], "--repeats must be"),
+        (["step", "--rounds", "0"], "--rounds must be"),
     ],
 )
 def test_bad_flags_are_user_errors(argv, message, tmp_path):
     with pytest.raises(UserError, match=message):
         bench.main([*argv, "--out", str(tmp_path)])
+
+
+def test_rounds_take_turns_and_pool_their_steps(tmp_path):
+    """--rounds R: every optimizer is timed in each of R passes; a row pools all its steps."""
+    order = []
+    argv = ["step", "--shapes", "tiny", "--repeats", "2", "--budget", "0", "--rounds", "2"]
+    argv += ["--optimizers", "torch_adamw_fused,ours_compiled_nocheck", "--out", str(tmp_path)]
+    real = bench.bench_torch
+
+    def spy(name, *args):
+        order.append(name)
+        return real(name, *args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bench, "bench_torch", spy)
+        assert bench.main(argv) == 0
+    assert order == ["ours_compiled_nocheck", "torch_adamw_fused"] * 2
+    rows = json.loads((tmp_path / "step_cpu.json").read_text())["results"]
+    assert [(r["optimizer"], r["rounds"], r["steps"]) for r in rows] == [
+        ("ours_compiled_nocheck", 2, 4),
+        ("torch_adamw_fused", 2, 4),
+    ]

@@ -4,12 +4,20 @@ One run times, for parameter sets shaped like ResNet-50 (25.6M parameters in 161
 tensors), a WMT Transformer-base (60.5M) and a small MLP (1.07M), the median
 wall time of one step of each optimizer (fixed random gradients, float32):
 
-- ours: :class:`sfadamw.torch.ScheduleFreeAdamW` with each kernel;
+- ours: :class:`sfadamw.torch.ScheduleFreeAdamW` with each kernel (default
+  ``nonfinite="skip"``: one extra read of the gradients to check them), and the
+  compiled kernel with ``nonfinite="ignore"`` (no check: the same work as the
+  AdamW rows, which check nothing);
 - schedulefree 1.4.1 ``AdamWScheduleFree`` (foreach and per-tensor);
 - ``torch.optim.AdamW`` (foreach and fused);
-- ``optax.adamw``, ``optax.contrib.schedule_free_adamw`` and ours in JAX, jitted
-  with params and state donated (``params = apply_updates(params, updates)`` in
-  the jitted function).
+- ``optax.adamw``, ``optax.contrib.schedule_free_adamw`` and ours in JAX (also
+  with ``nonfinite="ignore"``), jitted with params and state donated
+  (``params = apply_updates(params, updates)`` in the jitted function).
+
+On a shared machine the load changes while the rows run one after another, so
+the optimizers take turns: ``rounds`` passes over all of them per shape, each
+timing ``repeats`` steps (within ``budget`` seconds); a row's median is over the
+steps of every round, so each row sees the same mix of load.
 
 A step reads params, grads and two state buffers and writes params and the two
 buffers: at least 28 bytes per float32 parameter for all of them, so the
@@ -187,8 +195,10 @@ def _torch_optimizers() -> dict[str, Callable[[list], Any]]:
 
     hp = HYPERPARAMETERS
 
-    def ours(implementation: str) -> Callable[[list], Any]:
-        return lambda ps: ScheduleFreeAdamW(ps, **hp, implementation=implementation)
+    def ours(implementation: str, nonfinite: str = "skip") -> Callable[[list], Any]:
+        return lambda ps: ScheduleFreeAdamW(
+            ps, **hp, implementation=implementation, nonfinite=nonfinite
+        )
 
     def reference(foreach: bool) -> Callable[[list], Any]:
         def make(ps: list) -> Any:
@@ -200,6 +210,7 @@ def _torch_optimizers() -> dict[str, Callable[[list], Any]]:
 
     return {
         "ours_compiled": ours("compiled"),
+        "ours_compiled_nocheck": ours("compiled", "ignore"),
         "ours_foreach": ours("foreach"),
         "ours_single_tensor": ours("single_tensor"),
         "schedulefree_foreach": reference(True),
@@ -254,13 +265,17 @@ def _jax_optimizers() -> dict[str, Callable[[], Any]]:
 
     hp = HYPERPARAMETERS
 
-    def ours() -> Any:
-        from sfadamw.jax import schedule_free_adamw  # lands separately; may be missing
+    def ours(nonfinite: str) -> Callable[[], Any]:
+        def make() -> Any:
+            from sfadamw.jax import schedule_free_adamw
 
-        return schedule_free_adamw(**hp, preset="paper")
+            return schedule_free_adamw(**hp, preset="paper", nonfinite=nonfinite)
+
+        return make
 
     return {
-        "jax_ours": ours,
+        "jax_ours": ours("skip"),
+        "jax_ours_nocheck": ours("ignore"),
         "optax_schedule_free_adamw": lambda: optax.contrib.schedule_free_adamw(
             learning_rate=hp["lr"],
             b1=hp["betas"][0],
@@ -330,6 +345,7 @@ def run_step_bench(
     repeats: int,
     budget_s: float,
     triad_elements: int,
+    rounds: int = 1,
     only: list[str] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -345,37 +361,61 @@ def run_step_bench(
     rows = []
     for shape_name, shape_list in shapes.items():
         n_params = sum(math.prod(s) for s in shape_list)
-        for framework, makers, bench in suites:
-            for name, make in makers.items():
-                if only and name not in only:
+        runs = [
+            (framework, name, make, bench)
+            for framework, makers, bench in suites
+            for name, make in makers.items()
+            if not only or name in only
+        ]
+        measured: dict[str, dict[str, Any]] = {}
+        missing: dict[str, str] = {}
+        for round_index in range(rounds):
+            for _, name, make, bench in runs:
+                if name in missing:
                     continue
-                row: dict[str, Any] = dict(shape=shape_name, optimizer=name, framework=framework)
                 try:
-                    measured = bench(name, make, shape_list, device, repeats, budget_s)
-                except (ImportError, AttributeError) as error:  # e.g. sfadamw.jax not merged yet
-                    row.update(available=False, note=f"not available: {error}")
-                    log(f"  {shape_name:>16} {name:<26} not available ({error})")
-                    rows.append(row)
+                    m = bench(name, make, shape_list, device, repeats, budget_s)
+                except (ImportError, AttributeError) as error:  # e.g. a package missing
+                    missing[name] = str(error)
                     continue
-                median_s = statistics.median(measured["times_ms"]) / 1e3
-                gbps = BYTES_PER_PARAM * n_params / median_s / 1e9
-                state = measured["state_bytes"]
-                transient = measured["step_peak_bytes"]
-                row.update(
-                    available=True,
-                    note=None,
-                    median_ms=1e3 * median_s,
-                    steps=len(measured["times_ms"]),
-                    times_ms=measured["times_ms"],
-                    first_step_s=measured["first_step_s"],
-                    effective_gb_per_s=gbps,
-                    fraction_of_triad=gbps / bandwidth["gb_per_s"],
-                    state_bytes=state,
-                    step_peak_bytes=transient,
-                    extra_peak_bytes=None if transient is None else state + transient,
+                log(
+                    f"  {shape_name:>16} {name:<26} round {round_index + 1}/{rounds}: "
+                    f"{statistics.median(m['times_ms']):9.2f} ms"
                 )
-                log(f"  {shape_name:>16} {name:<26} {1e3 * median_s:9.2f} ms")
+                if name not in measured:
+                    measured[name] = m
+                    continue
+                acc = measured[name]
+                acc["times_ms"] += m["times_ms"]
+                if m["step_peak_bytes"] is not None:
+                    acc["step_peak_bytes"] = max(acc["step_peak_bytes"] or 0, m["step_peak_bytes"])
+        for framework, name, _, _ in runs:
+            row: dict[str, Any] = dict(shape=shape_name, optimizer=name, framework=framework)
+            if name in missing:
+                row.update(available=False, note=f"not available: {missing[name]}")
+                log(f"  {shape_name:>16} {name:<26} not available ({missing[name]})")
                 rows.append(row)
+                continue
+            m = measured[name]
+            median_s = statistics.median(m["times_ms"]) / 1e3
+            gbps = BYTES_PER_PARAM * n_params / median_s / 1e9
+            state = m["state_bytes"]
+            transient = m["step_peak_bytes"]
+            row.update(
+                available=True,
+                note=None,
+                median_ms=1e3 * median_s,
+                steps=len(m["times_ms"]),
+                rounds=rounds,
+                times_ms=m["times_ms"],
+                first_step_s=m["first_step_s"],
+                effective_gb_per_s=gbps,
+                fraction_of_triad=gbps / bandwidth["gb_per_s"],
+                state_bytes=state,
+                step_peak_bytes=transient,
+                extra_peak_bytes=None if transient is None else state + transient,
+            )
+            rows.append(row)
         reference = next(
             (r for r in rows if r["shape"] == shape_name and r["optimizer"] == REFERENCE), None
         )
@@ -435,13 +475,19 @@ def _row(rows: list, shape: str, optimizer: str) -> dict | None:
 def evaluate_targets(rows: list, bandwidth: dict) -> dict[str, Any]:
     """The issue's targets at the ResNet-50 shape (``None`` where not measured)."""
     ours = _row(rows, "resnet50", "ours_compiled")
+    ours_nocheck = _row(rows, "resnet50", "ours_compiled_nocheck")
     fused = _row(rows, "resnet50", REFERENCE)
     sf = _row(rows, "resnet50", "schedulefree_foreach")
     jax_ours = _row(rows, "resnet50", "jax_ours")
+    jax_nocheck = _row(rows, "resnet50", "jax_ours_nocheck")
     optax_adamw = _row(rows, "resnet50", "optax_adamw")
     out: dict[str, Any] = {}
     if ours and fused:
         out["ours_over_torch_fused_le_1.25"] = ours["median_ms"] / fused["median_ms"]
+    if ours_nocheck and fused:
+        out["ours_nocheck_over_torch_fused_le_1.25"] = (
+            ours_nocheck["median_ms"] / fused["median_ms"]
+        )
     if ours and sf:
         out["schedulefree_foreach_over_ours_ge_10"] = sf["median_ms"] / ours["median_ms"]
     if ours:
@@ -454,6 +500,10 @@ def evaluate_targets(rows: list, bandwidth: dict) -> dict[str, Any]:
         out["budget_bytes_two_states_plus_chunk"] = 2 * 4 * n + 4 * 4 * CHUNK_NUMEL
     if jax_ours and optax_adamw:
         out["jax_ours_over_optax_adamw_le_1.2"] = jax_ours["median_ms"] / optax_adamw["median_ms"]
+    if jax_nocheck and optax_adamw:
+        out["jax_ours_nocheck_over_optax_adamw_le_1.2"] = (
+            jax_nocheck["median_ms"] / optax_adamw["median_ms"]
+        )
     return out
 
 
@@ -541,7 +591,15 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated, from {', '.join(SHAPES)} "
         f"(default: {DEFAULT_SHAPES}; with --quick: tiny)",
     )
-    step.add_argument("--repeats", type=int, default=20, help="timed steps per optimizer (max)")
+    step.add_argument(
+        "--repeats", type=int, default=20, help="timed steps per optimizer and round (max)"
+    )
+    step.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="passes over all optimizers per shape, taking turns (default 3; 1 with --quick)",
+    )
     step.add_argument(
         "--budget", type=float, default=2.0, help="seconds of timed steps each (>= 2 steps)"
     )
@@ -556,12 +614,14 @@ def main(argv: list[str] | None = None) -> int:
     shapes = args.shapes or ("tiny" if args.quick else DEFAULT_SHAPES)
     shape_names = [s for s in shapes.split(",") if s]
     if args.quick:
-        args.repeats, args.budget = 3, 0.5
+        args.repeats, args.budget, args.rounds = 3, 0.5, 1
     unknown = [s for s in shape_names if s not in SHAPES]
     if unknown:
         raise UserError(f"unknown shape(s) {', '.join(unknown)}; choose from {', '.join(SHAPES)}")
     if args.repeats < 1:
         raise UserError(f"--repeats must be >= 1, got {args.repeats}")
+    if args.rounds < 1:
+        raise UserError(f"--rounds must be >= 1, got {args.rounds}")
     device = args.device
     if device not in ("cpu", "cuda"):
         raise UserError(f"--device must be cpu or cuda, got {device!r}")
@@ -576,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
         repeats=args.repeats,
         budget_s=args.budget,
         triad_elements=(1 << 22) if args.quick else (1 << 27),
+        rounds=args.rounds,
         only=only,
         log=lambda line: print(line, file=sys.stderr, flush=True),
     )
