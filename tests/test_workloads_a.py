@@ -389,3 +389,27 @@ def test_train_batches_are_global_under_torch_distributed(monkeypatch):
     other = next(workload._build_input_queue(5, "train", None, 8))
     for key in ("inputs", "targets"):
         torch.testing.assert_close(other[key], full[key])
+
+
+@pytest.mark.parametrize("name, framework", CASES)
+def test_settings_are_the_committed_calibration_record(name, framework):
+    """Targets, step_hint, budget and eval period are benchmarks/calibrate_workloads.py's output,
+    and every seed of the tuned baseline reaches the validation target within step_hint."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / f"results/calibration/{name}.json"
+    record = json.loads(path.read_text())
+    w = get_workload(name, framework)
+    assert w.validation_target_value == record["validation_target"]
+    assert w.test_target_value == record["test_target"]
+    assert w.step_hint == record["step_hint"]
+    assert w.max_allowed_runtime_sec == record["max_allowed_runtime_sec"]
+    assert w.eval_period_time_sec == record["eval_period_time_sec"]
+    tuned = [r for r in record["runs"] if r["lr"] == record["tuned_lr"]]
+    assert sorted(r["seed"] for r in tuned) == [0, 1, 2]
+    best = min if w.target_metric_lower_is_better else max
+    for run in tuned:
+        assert w.has_reached_validation_target(
+            {f"validation/{w.target_metric_name}": best(p["validation"] for p in run["curve"])}
+        )
