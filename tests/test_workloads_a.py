@@ -286,7 +286,9 @@ def test_batch_norm_update_flag_jax():
     _, new = workload.model_fn(params, batch, state, TRAIN, None, update_batch_norm=True)
     import flax.linen as nn
 
-    stem = nn.Conv(16, (3, 3), padding=1, use_bias=False)
+    from sfadamw.workloads.digits_resnet import settings
+
+    stem = nn.Conv(settings.WIDTHS[0], (3, 3), padding=1, use_bias=False)
     out = stem.apply({"params": params["Conv_0"]}, np.asarray(batch["inputs"]))
     expected = 0.9 * state["BatchNorm_0"]["mean"] + 0.1 * out.mean(axis=(0, 1, 2))
     assert jax.tree.structure(new) == jax.tree.structure(state)
