@@ -61,3 +61,20 @@ def test_ignore_mode_skips_the_check_and_bad_modes_are_refused():
     assert np.isnan(np.asarray(y["w"])).any() and int(s.skipped) == 0 and int(s.count) == 1
     with pytest.raises(ValueError, match="nonfinite must be"):
         schedule_free_step(config, {"w": jnp.ones(3)}, state, params, nonfinite="zero")
+
+
+def _verdict_operands(n_leaves: int) -> int:
+    """How many per-leaf verdicts the compiled skip-mode step combines (HLO ``and`` ops)."""
+    config = schedule_free_config(lr=0.01)
+    params = [jnp.ones((8, 4)) for _ in range(n_leaves)]
+    step = jax.jit(lambda g, s, p: schedule_free_step(config, g, s, p))
+    hlo = step.lower(params, init_state(params, config), params).compile().as_text()
+    return hlo.count(" and(")
+
+
+def test_leaf_verdicts_are_combined_once_not_per_consumer():
+    # Combining the n verdicts costs n - 1 ``and``s; XLA used to fuse that combination
+    # into every select that reads the verdict (~3 per leaf), i.e. ~3 n^2 ``and``s, and
+    # the first step at ResNet-50 shapes (161 leaves) compiled 3.5x slower.
+    counts = {n: _verdict_operands(n) for n in (16, 32)}
+    assert counts[32] - counts[16] <= 2 * 16, counts
