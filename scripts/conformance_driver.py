@@ -17,6 +17,9 @@ calls the submission the way ``submission_runner.py`` does:
 5. ``update_params`` again (training continues from what ``prepare_for_eval``
    returned), then a second ``prepare_for_eval`` and EVAL-mode ``model_fn``.
 
+With ``--torch_compile`` (PyTorch) the model is wrapped in ``torch.compile`` first,
+as ``submission_runner.py --torch_compile`` does.
+
 For wmt, ``eval_model`` (BLEU by beam-search decoding, minutes per split on a
 CPU) runs only with ``--wmt_full_eval``; ``model_fn`` in EVAL mode always does.
 
@@ -66,6 +69,15 @@ flags.DEFINE_boolean(
     "Also run wmt's eval_model after prepare_for_eval. Off by default: with random weights "
     "its beam search decodes to the maximum length, about 5 minutes per split on a CPU "
     "(model_fn in EVAL mode at x still runs).",
+)
+
+
+flags.DEFINE_boolean(
+    "torch_compile",
+    False,
+    "PyTorch: wrap the model in torch.compile before init_optimizer_state, as "
+    "submission_runner.py does with its --torch_compile (on by default there, for the "
+    "workloads it can compile: fastmri, imagenet_resnet, wmt).",
 )
 
 
@@ -189,6 +201,8 @@ def run() -> None:
         data_rng, "train", data_dir=FLAGS.data_dir, global_batch_size=batch_size
     )
     params, model_state = workload.init_model_fn(model_init_rng)
+    if framework == "pytorch" and FLAGS.torch_compile:
+        params = torch.compile(params)  # the submission then sees an OptimizedModule
     shapes = _param_shapes(framework, params)
     optimizer_state = submission.init_optimizer_state(
         workload, params, model_state, hyperparameters, opt_init_rng

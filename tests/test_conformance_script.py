@@ -43,7 +43,8 @@ def test_shellcheck():
 def test_help_lists_every_option():
     proc = _run("--help")
     assert proc.returncode == 0
-    for option in ("--framework", "--ruleset", "--workloads", "--workdir", "--keep", "--dry-run"):
+    for option in ("--framework", "--ruleset", "--workloads", "--workdir", "--keep", "--dry-run",
+                   "--torch-compile"):
         assert option in proc.stdout
 
 
@@ -125,6 +126,18 @@ def test_selection_options(tmp_path):
         "--workload=criteo1tb",
     ]
     assert all("--framework=jax" in c for c in checks)
+
+
+def test_torch_compile_reaches_only_the_pytorch_driver(tmp_path):
+    proc = _run("--dry-run", "--workdir", str(tmp_path / "w"), "--torch-compile",
+                "--workloads", "imagenet_resnet", "--ruleset", "self")
+    assert proc.returncode == 0, proc.stderr
+    compiled = {
+        ("driver" if str(DRIVER) in c else "test", *[a for a in c if a.startswith("--framework=")])
+        for c in _commands(proc.stdout)
+        if c[0] == "(cd" and "--torch_compile" in c
+    }
+    assert compiled == {("driver", "--framework=pytorch")}
 
 
 def test_bad_usage_is_one_line_and_exit_2(tmp_path):
