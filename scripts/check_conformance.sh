@@ -51,8 +51,9 @@ Options:
                          (DIR/submissions/<ruleset>_tuning/sfadamw_<framework>/)
                          instead of this repository's submissions; sfadamw is
                          then not installed (and must not be, with --venv)
-  --torch-compile        PyTorch: the driver wraps the model in torch.compile,
-                         as submission_runner.py --torch_compile does (the
+  --no-torch-compile     PyTorch: the driver does not torch.compile the model
+                         and loss (by default it does where submission_runner.py
+                         does, as with its default --torch_compile; the
                          harness's fake-data test never compiles)
   --global-batch-size N  global batch of the fake batches (default: 2)
   --timeout S            limit per check in seconds (default: 3600)
@@ -76,7 +77,7 @@ harness_dir=""
 venv=""
 exported=""
 batch=2
-torch_compile=0
+torch_compile=1
 timeout_s=3600
 dry_run=0
 
@@ -90,7 +91,7 @@ while [[ $# -gt 0 ]]; do
   --harness-dir) harness_dir="${2:?--harness-dir needs a value}"; shift 2 ;;
   --venv) venv="${2:?--venv needs a value}"; shift 2 ;;
   --exported) exported="${2:?--exported needs a value}"; shift 2 ;;
-  --torch-compile) torch_compile=1; shift ;;
+  --no-torch-compile) torch_compile=0; shift ;;
   --global-batch-size) batch="${2:?--global-batch-size needs a value}"; shift 2 ;;
   --timeout) timeout_s="${2:?--timeout needs a value}"; shift 2 ;;
   --dry-run) dry_run=1; shift ;;
@@ -254,7 +255,7 @@ for rs in "${rulesets[@]}"; do
       check "test/$w/$fw/$rs" "$logdir/test_${w}_${fw}_${rs}.log" \
         "$py" -m tests.reference_algorithm_tests "${args[@]}"
       driver_args=("${args[@]}")
-      [[ $torch_compile -eq 0 || "$fw" != pytorch ]] || driver_args+=(--torch_compile)
+      [[ $torch_compile -eq 1 || "$fw" != pytorch ]] || driver_args+=(--torch_compile=false)
       check "driver/$w/$fw/$rs" "$logdir/driver_${w}_${fw}_${rs}.log" \
         "$py" "$REPO_ROOT/scripts/conformance_driver.py" "${driver_args[@]}"
     done

@@ -44,7 +44,7 @@ def test_help_lists_every_option():
     proc = _run("--help")
     assert proc.returncode == 0
     for option in ("--framework", "--ruleset", "--workloads", "--workdir", "--keep", "--dry-run",
-                   "--torch-compile"):
+                   "--no-torch-compile"):
         assert option in proc.stdout
 
 
@@ -128,16 +128,19 @@ def test_selection_options(tmp_path):
     assert all("--framework=jax" in c for c in checks)
 
 
-def test_torch_compile_reaches_only_the_pytorch_driver(tmp_path):
-    proc = _run("--dry-run", "--workdir", str(tmp_path / "w"), "--torch-compile",
-                "--workloads", "imagenet_resnet", "--ruleset", "self")
-    assert proc.returncode == 0, proc.stderr
-    compiled = {
-        ("driver" if str(DRIVER) in c else "test", *[a for a in c if a.startswith("--framework=")])
-        for c in _commands(proc.stdout)
-        if c[0] == "(cd" and "--torch_compile" in c
-    }
-    assert compiled == {("driver", "--framework=pytorch")}
+def test_no_torch_compile_reaches_only_the_pytorch_driver(tmp_path):
+    def not_compiled(*extra):
+        proc = _run("--dry-run", "--workdir", str(tmp_path / "w"), *extra,
+                    "--workloads", "imagenet_resnet", "--ruleset", "self")
+        assert proc.returncode == 0, proc.stderr
+        return {
+            ("driver" if str(DRIVER) in c else "test", *[a for a in c if a.startswith("--fr")])
+            for c in _commands(proc.stdout)
+            if c[0] == "(cd" and "--torch_compile=false" in c
+        }
+
+    assert not_compiled() == set()  # the driver compiles where submission_runner.py does
+    assert not_compiled("--no-torch-compile") == {("driver", "--framework=pytorch")}
 
 
 def test_bad_usage_is_one_line_and_exit_2(tmp_path):
