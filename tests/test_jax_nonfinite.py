@@ -64,7 +64,7 @@ def test_ignore_mode_skips_the_check_and_bad_modes_are_refused():
 
 
 def _verdict_operands(n_leaves: int) -> int:
-    """How many per-leaf verdicts the compiled skip-mode step combines (HLO ``and`` ops)."""
+    """The number of ``and`` ops in the compiled skip-mode step for ``n_leaves`` leaves."""
     config = schedule_free_config(lr=0.01)
     params = [jnp.ones((8, 4)) for _ in range(n_leaves)]
     step = jax.jit(lambda g, s, p: schedule_free_step(config, g, s, p))
